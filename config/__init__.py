@@ -1,0 +1,213 @@
+"""Settings for the portal, read from environment variables prefixed ``PORTAL_`` or named plainly.
+
+The embedded default (no environment at all) is SQLite in ``instance/portal.sqlite3`` with Celery
+running tasks eagerly, so that the portal runs on a fresh machine with nothing else installed.
+``DATABASE_URL`` and ``REDIS_URL`` switch on the production shape.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("PORTAL_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+#: Secret keys that are known to the world and must never run a production portal.
+KNOWN_WEAK_SECRETS = {"", "dev", "changeme", "change-me", "secret", "development", "test"}
+MIN_SECRET_KEY_LENGTH = 32
+TEST_SECRET_KEY = "test-secret-key-that-is-only-used-by-the-test-suite"
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the settings would make an unsafe or broken portal."""
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    """Return ``PORTAL_<name>`` or ``<name>`` from the environment, else the default."""
+    for key in (f"PORTAL_{name}", name):
+        value = os.environ.get(key)
+        if value is not None and value != "":
+            return value
+    return default
+
+
+def env_int(name: str, default: int) -> int:
+    value = env_str(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a whole number, not {value!r}") from exc
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env_str(name)
+    if value is None:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, not {value!r}")
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain ``postgres://`` and ``postgresql://`` URLs at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _development_secret_key() -> str:
+    """A random key kept in the instance folder, so a development portal keeps its sessions."""
+    path = INSTANCE_DIR / "secret-key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def celery_settings(redis_url: str | None) -> dict:
+    """Celery's settings: Redis when configured, otherwise tasks run eagerly in the caller."""
+    return {
+        "broker_url": redis_url or "memory://",
+        "result_backend": None,
+        "task_always_eager": redis_url is None,
+        "task_eager_propagates": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "timezone": "Europe/London",
+        "task_default_queue": "default",
+        "task_routes": {"workers.tasks.mail.*": {"queue": "mail"}},
+    }
+
+
+class Config:
+    """Settings shared by every environment; each value documented in README.md."""
+
+    ENV_NAME = "development"
+    SERVICE_NAME = env_str("SERVICE_NAME", "Safeguarding partnership portal")
+
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        env_str("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'portal.sqlite3'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    #: Redis for the Celery broker and rate-limit counters; unset means tasks run eagerly.
+    REDIS_URL = env_str("REDIS_URL")
+
+    #: Minutes without activity before a signed-in session ends.
+    SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+    #: Hours after sign-in when a session ends whatever the activity.
+    SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 10)
+    SESSION_COOKIE_NAME = "portal_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_DURATION = 0
+
+    #: Failed sign-ins in a row before an account is paused.
+    SIGN_IN_MAX_FAILURES = env_int("SIGN_IN_MAX_FAILURES", 5)
+    #: Minutes an account stays paused after too many failures.
+    SIGN_IN_LOCK_MINUTES = env_int("SIGN_IN_LOCK_MINUTES", 15)
+    #: Sign-in attempts allowed from one address (Flask-Limiter syntax).
+    SIGN_IN_RATE_LIMIT = env_str("SIGN_IN_RATE_LIMIT", "20 per 10 minutes")
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_HEADERS_ENABLED = True
+
+    #: Hours an invitation link stays valid.
+    INVITATION_VALID_HOURS = env_int("INVITATION_VALID_HOURS", 72)
+    PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 12)
+
+    #: Key for the audit trail's hash chain; defaults to the secret key.
+    AUDIT_KEY = env_str("AUDIT_KEY")
+
+    MAIL_SERVER = env_str("MAIL_SERVER")
+    MAIL_PORT = env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = env_bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = env_str("MAIL_USERNAME")
+    MAIL_PASSWORD = env_str("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = env_str("MAIL_DEFAULT_SENDER", "portal@safeguarding.invalid")
+    #: The address people reach the portal at, for links in emails.
+    PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:5000")
+
+    WTF_CSRF_TIME_LIMIT = None  # the session's own lifetime bounds the token
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = env_str("SECRET_KEY") or self.default_secret_key()
+        self.CELERY = celery_settings(self.REDIS_URL)
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.validate()
+
+    def default_secret_key(self) -> str:
+        return _development_secret_key()
+
+    def validate(self) -> None:
+        """Refuse settings that would be unsafe; the base class accepts anything."""
+
+
+class DevelopmentConfig(Config):
+    """The embedded default: SQLite, eager tasks, a generated secret key kept in ``instance/``."""
+
+
+class TestConfig(Config):
+    """The test suite's settings; the suite sets DATABASE_URL itself."""
+
+    ENV_NAME = "test"
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    #: High enough that ordinary tests never meet it; the throttling test lowers it.
+    SIGN_IN_RATE_LIMIT = "10000 per minute"
+    MAIL_SERVER = None
+
+    def default_secret_key(self) -> str:
+        return TEST_SECRET_KEY
+
+
+class ProductionConfig(Config):
+    """PostgreSQL, Redis and a strong secret key, or the portal will not start."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    def default_secret_key(self) -> str:
+        raise ConfigurationError(
+            "SECRET_KEY is not set. Set it to a long random value, for example the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'."
+        )
+
+    def validate(self) -> None:
+        key = self.SECRET_KEY
+        if key.lower() in KNOWN_WEAK_SECRETS or len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigurationError(
+                f"SECRET_KEY is too weak: use at least {MIN_SECRET_KEY_LENGTH} random characters."
+            )
+        if key == TEST_SECRET_KEY:
+            raise ConfigurationError("SECRET_KEY is the test suite's key: set your own.")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name: str | None = None) -> Config:
+    """Build the settings object for ``name`` or for ``PORTAL_ENV`` (development by default)."""
+    name = name or env_str("ENV", "development")
+    try:
+        return CONFIGS[name]()
+    except KeyError as exc:
+        raise ConfigurationError(
+            f"PORTAL_ENV must be one of {', '.join(CONFIGS)}, not {name!r}"
+        ) from exc

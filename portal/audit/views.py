@@ -1,0 +1,58 @@
+"""The administrators' view of the audit trail, with filters."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import render_template, request
+from flask_login import current_user
+
+from portal import policy
+from portal.agencies.models import Agency
+from portal.audit.models import AuditEvent
+from portal.audit.operations import verify_chain
+from portal.core.pagination import paginate
+from portal.extensions import db
+from portal.people.models import User
+from portal.policy import Capability
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def _day(name: str):
+    try:
+        return datetime.strptime(request.args.get(name, ""), "%Y-%m-%d").date()
+    except ValueError:
+        return None
+
+
+@policy.require(Capability.READ_AUDIT)
+def list_events():
+    query = policy.audit_events_visible_to(current_user)
+    filters = {key: request.args.get(key, "").strip()[:100] for key in ("action", "person", "object_type", "object_id")}
+    if filters["action"]:
+        query = query.where(AuditEvent.action.startswith(filters["action"]))
+    if filters["person"]:
+        people = sa.select(User.id).where(User.email.contains(filters["person"].lower()))
+        query = query.where(AuditEvent.actor_id.in_(people))
+    if filters["object_type"]:
+        query = query.where(AuditEvent.object_type == filters["object_type"])
+    if filters["object_id"]:
+        query = query.where(AuditEvent.object_id == filters["object_id"])
+    since, until = _day("from"), _day("to")
+    if since:
+        query = query.where(AuditEvent.occurred_at >= datetime.combine(since, time.min, LONDON))
+    if until:
+        query = query.where(AuditEvent.occurred_at < datetime.combine(until + timedelta(days=1), time.min, LONDON))
+    query = query.order_by(AuditEvent.seq.desc())
+    page = paginate(query, per_page=50)
+    actor_ids = {event.actor_id for event in page.items if event.actor_id}
+    agency_ids = {event.agency_id for event in page.items if event.agency_id}
+    actors = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(actor_ids)))}
+    agencies = {a.id: a for a in db.session.scalars(sa.select(Agency).where(Agency.id.in_(agency_ids)))}
+    chain = verify_chain() if request.args.get("verify") else None
+    return render_template(
+        "audit/list.html", page=page, actors=actors, agencies=agencies, filters=filters, since=since, until=until, chain=chain
+    )

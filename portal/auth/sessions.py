@@ -1,0 +1,70 @@
+"""Loading the signed-in person for each request and enforcing the session rules."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, request, session, url_for
+from flask_login import current_user
+
+from portal.auth import operations
+from portal.core.db import utcnow
+from portal.extensions import db, login_manager
+from portal.people.models import User
+
+#: Pages a signed-in person can reach before choosing an agency or setting up two-factor sign-in.
+OPEN_ENDPOINTS = {
+    "static",
+    "auth.sign_out",
+    "auth.choose_agency",
+    "auth.two_factor_setup",
+    "auth.account",
+    "glossary.index",
+    "pages.start",
+    "pages.accessibility",
+    "pages.privacy",
+}
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    try:
+        user = db.session.get(User, int(user_id))
+    except ValueError:
+        return None
+    if user is None or not user.active:
+        return None
+    user.membership = operations.resolve_membership(user)
+    return user
+
+
+def safe_next(target: str | None) -> str | None:
+    """A ``next`` address only if it stays on this site (a path, not another host)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def enforce_session_rules():
+    """Before each request: end stale sessions, then make sure the person has what they need."""
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return None
+    now = utcnow()
+    reason = operations.session_expired(now)
+    if reason:
+        operations.end_session(current_user._get_current_object(), reason)
+        flash(f"You have been {reason}. Sign in again to continue.")
+        return redirect(url_for("auth.sign_in", next=request.full_path if request.method == "GET" else None))
+    operations.touch_session(now)
+
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if current_user.two_factor_required and not current_user.two_factor_enabled:
+        flash("Your agency requires two-factor sign-in. Set it up to continue.")
+        return redirect(url_for("auth.two_factor_setup"))
+    if current_user.membership is None and current_user.active_memberships:
+        return redirect(url_for("auth.choose_agency", next=request.full_path if request.method == "GET" else None))
+    return None

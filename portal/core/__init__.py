@@ -1,0 +1,1 @@
+"""Pieces every module shares: the model base, code lists, form helpers and error pages."""

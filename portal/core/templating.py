@@ -1,0 +1,86 @@
+"""What every template can use: the service name, the navigation for the acting role, dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request, url_for
+from flask_login import current_user
+
+from portal.policy import Capability, can
+
+LONDON = ZoneInfo("Europe/London")
+
+#: Navigation entries: label, endpoint, the capability needed (None: anyone signed in).
+NAVIGATION = [
+    ("Home", "pages.home", None),
+    ("My agency", "agencies.own_agency", Capability.VIEW_OWN_AGENCY),
+    ("Agencies", "agencies.list_agencies", Capability.MANAGE_AGENCIES),
+    ("People", "people.list_people", Capability.MANAGE_PEOPLE),
+    ("Agreements", "agreements.list_agreements", None),
+    ("Audit trail", "audit.list_events", Capability.READ_AUDIT),
+    ("Glossary", "glossary.index", None),
+]
+
+
+def navigation_for(user) -> list[dict]:
+    if not user.is_authenticated:
+        items = [("Glossary", "glossary.index"), ("Sign in", "auth.sign_in")]
+    elif user.membership is None:
+        items = [("Glossary", "glossary.index")]
+    else:
+        items = [(label, endpoint) for label, endpoint, cap in NAVIGATION if cap is None or can(user, cap)]
+    entries = [{"text": label, "href": url_for(endpoint)} for label, endpoint in items]
+    for entry in entries:
+        entry["active"] = request.path == entry["href"] or request.path.startswith(
+            entry["href"] + "/"
+        )
+    return entries
+
+
+def format_date(value: date | datetime | None) -> str:
+    """GOV.UK style: 5 January 2026."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(LONDON)
+    return f"{value.day} {value:%B %Y}"
+
+
+def format_datetime(value: datetime | None) -> str:
+    """GOV.UK style in London time: 5 January 2026 at 2:30pm."""
+    if value is None:
+        return ""
+    local = value.astimezone(LONDON)
+    hour = local.hour % 12 or 12
+    suffix = "am" if local.hour < 12 else "pm"
+    return f"{format_date(local)} at {hour}:{local.minute:02d}{suffix}"
+
+
+def error_summary(form) -> dict:
+    """Parameters for govukErrorSummary: each field's first error, linked to the field."""
+    errors = []
+    for message in form.form_errors:
+        errors.append({"text": message, "href": "#main-content"})
+    for field in form:
+        if field.errors and field.name not in {"csrf_token"}:
+            anchor = f"{field.id}-day" if field.type == "DateField" else field.id
+            errors.append({"text": field.errors[0], "href": f"#{anchor}"})
+    if "csrf_token" in getattr(form, "_fields", {}) and form.csrf_token.errors:
+        errors.insert(0, {"text": "The form had expired. Try again.", "href": "#main-content"})
+    return {"titleText": "There is a problem", "errorList": errors}
+
+
+def register(app: Flask) -> None:
+    app.add_template_global(error_summary)
+    app.add_template_filter(format_date, "date")
+    app.add_template_filter(format_datetime, "datetime")
+
+    @app.context_processor
+    def layout_context():
+        return {
+            "service_name": app.config["SERVICE_NAME"],
+            "navigation": navigation_for(current_user),
+            "acting": getattr(current_user, "membership", None),
+        }
