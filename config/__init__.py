@@ -12,7 +12,6 @@ import secrets
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_DIR = Path(os.environ.get("PORTAL_INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
 #: Secret keys that are known to the world and must never run a production portal.
 KNOWN_WEAK_SECRETS = {"", "dev", "changeme", "change-me", "secret", "development", "test"}
@@ -62,11 +61,11 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def _development_secret_key() -> str:
+def _development_secret_key(instance_dir: Path) -> str:
     """A random key kept in the instance folder, so a development portal keeps its sessions."""
-    path = INSTANCE_DIR / "secret-key"
+    path = instance_dir / "secret-key"
     if not path.exists():
-        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        instance_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
@@ -90,65 +89,66 @@ def celery_settings(redis_url: str | None) -> dict:
 
 
 class Config:
-    """Settings shared by every environment; each value documented in README.md."""
+    """Settings shared by every environment, read from the environment when built.
+
+    Each setting is documented in README.md. A subclass fixes values in ``FIXED`` that the
+    environment cannot change (production always has secure cookies, say).
+    """
 
     ENV_NAME = "development"
-    SERVICE_NAME = env_str("SERVICE_NAME", "Safeguarding partnership portal")
-
-    SQLALCHEMY_DATABASE_URI = normalise_database_url(
-        env_str("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'portal.sqlite3'}")
-    )
+    FIXED: dict = {}
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-
-    #: Redis for the Celery broker and rate-limit counters; unset means tasks run eagerly.
-    REDIS_URL = env_str("REDIS_URL")
-
-    #: Minutes without activity before a signed-in session ends.
-    SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
-    #: Hours after sign-in when a session ends whatever the activity.
-    SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 10)
     SESSION_COOKIE_NAME = "portal_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_DURATION = 0
-
-    #: Failed sign-ins in a row before an account is paused.
-    SIGN_IN_MAX_FAILURES = env_int("SIGN_IN_MAX_FAILURES", 5)
-    #: Minutes an account stays paused after too many failures.
-    SIGN_IN_LOCK_MINUTES = env_int("SIGN_IN_LOCK_MINUTES", 15)
-    #: Sign-in attempts allowed from one address (Flask-Limiter syntax).
-    SIGN_IN_RATE_LIMIT = env_str("SIGN_IN_RATE_LIMIT", "20 per 10 minutes")
-    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
-
-    #: Hours an invitation link stays valid.
-    INVITATION_VALID_HOURS = env_int("INVITATION_VALID_HOURS", 72)
-    PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 12)
-
-    #: Key for the audit trail's hash chain; defaults to the secret key.
-    AUDIT_KEY = env_str("AUDIT_KEY")
-
-    MAIL_SERVER = env_str("MAIL_SERVER")
-    MAIL_PORT = env_int("MAIL_PORT", 25)
-    MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
-    MAIL_USE_SSL = env_bool("MAIL_USE_SSL", False)
-    MAIL_USERNAME = env_str("MAIL_USERNAME")
-    MAIL_PASSWORD = env_str("MAIL_PASSWORD")
-    MAIL_DEFAULT_SENDER = env_str("MAIL_DEFAULT_SENDER", "portal@safeguarding.invalid")
-    #: The address people reach the portal at, for links in emails.
-    PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:5000")
-
     WTF_CSRF_TIME_LIMIT = None  # the session's own lifetime bounds the token
 
     def __init__(self) -> None:
-        self.SECRET_KEY = env_str("SECRET_KEY") or self.default_secret_key()
+        instance_dir = Path(os.environ.get("PORTAL_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+        self.SERVICE_NAME = env_str("SERVICE_NAME", "Safeguarding partnership portal")
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            env_str("DATABASE_URL", f"sqlite:///{instance_dir / 'portal.sqlite3'}")
+        )
+        #: Redis for the Celery broker and rate-limit counters; unset means tasks run eagerly.
+        self.REDIS_URL = env_str("REDIS_URL")
+        #: Minutes without activity before a signed-in session ends.
+        self.SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+        #: Hours after sign-in when a session ends whatever the activity.
+        self.SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 10)
+        self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+        #: Failed sign-ins in a row before an account is paused.
+        self.SIGN_IN_MAX_FAILURES = env_int("SIGN_IN_MAX_FAILURES", 5)
+        #: Minutes an account stays paused after too many failures.
+        self.SIGN_IN_LOCK_MINUTES = env_int("SIGN_IN_LOCK_MINUTES", 15)
+        #: Sign-in attempts allowed from one address (Flask-Limiter syntax).
+        self.SIGN_IN_RATE_LIMIT = env_str("SIGN_IN_RATE_LIMIT", "20 per 10 minutes")
+        self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+        #: Hours an invitation link stays valid.
+        self.INVITATION_VALID_HOURS = env_int("INVITATION_VALID_HOURS", 72)
+        self.PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 12)
+        #: Key for the audit trail's hash chain; defaults to the secret key.
+        self.AUDIT_KEY = env_str("AUDIT_KEY")
+        self.MAIL_SERVER = env_str("MAIL_SERVER")
+        self.MAIL_PORT = env_int("MAIL_PORT", 25)
+        self.MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
+        self.MAIL_USE_SSL = env_bool("MAIL_USE_SSL", False)
+        self.MAIL_USERNAME = env_str("MAIL_USERNAME")
+        self.MAIL_PASSWORD = env_str("MAIL_PASSWORD")
+        self.MAIL_DEFAULT_SENDER = env_str("MAIL_DEFAULT_SENDER", "portal@safeguarding.invalid")
+        #: The address people reach the portal at, for links in emails.
+        self.PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:5000")
+
+        for name, value in self.FIXED.items():
+            setattr(self, name, value)
+        self.SECRET_KEY = env_str("SECRET_KEY") or self.default_secret_key(instance_dir)
         self.CELERY = celery_settings(self.REDIS_URL)
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.validate()
 
-    def default_secret_key(self) -> str:
-        return _development_secret_key()
+    def default_secret_key(self, instance_dir: Path) -> str:
+        return _development_secret_key(instance_dir)
 
     def validate(self) -> None:
         """Refuse settings that would be unsafe; the base class accepts anything."""
@@ -165,10 +165,9 @@ class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     #: High enough that ordinary tests never meet it; the throttling test lowers it.
-    SIGN_IN_RATE_LIMIT = "10000 per minute"
-    MAIL_SERVER = None
+    FIXED = {"SIGN_IN_RATE_LIMIT": "10000 per minute", "MAIL_SERVER": None}
 
-    def default_secret_key(self) -> str:
+    def default_secret_key(self, instance_dir: Path) -> str:
         return TEST_SECRET_KEY
 
 
@@ -176,10 +175,10 @@ class ProductionConfig(Config):
     """PostgreSQL, Redis and a strong secret key, or the portal will not start."""
 
     ENV_NAME = "production"
-    SESSION_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    FIXED = {"SESSION_COOKIE_SECURE": True}
 
-    def default_secret_key(self) -> str:
+    def default_secret_key(self, instance_dir: Path) -> str:
         raise ConfigurationError(
             "SECRET_KEY is not set. Set it to a long random value, for example the output of "
             "python -c 'import secrets; print(secrets.token_urlsafe(48))'."

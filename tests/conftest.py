@@ -12,6 +12,8 @@ import uuid
 from datetime import date, timedelta
 
 import flask_migrate
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 import pytest
 import sqlalchemy as sa
 from flask_sqlalchemy.session import _app_ctx_id
@@ -105,8 +107,22 @@ def db_session(app):
             connection.close()
 
 
+class FreshGlobalsClient(FlaskClient):
+    """A test client whose requests start with an empty ``g``, as each real request does.
+
+    The tests keep one application context open (it holds the test's database session), and
+    Flask would otherwise carry ``g`` (and Flask-Login's cached user) from request to request.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app, db_session):
+    app.test_client_class = FreshGlobalsClient
     return app.test_client()
 
 
@@ -264,7 +280,7 @@ def act_as(app, client):
 
     def act(user: User, membership: Membership | None = None):
         membership = membership or (user.active_memberships[0] if user.active_memberships else None)
-        with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"}):
+        with app.test_request_context(environ_base=client.environ_base):
             identifier = _create_identifier()
         now = utcnow().timestamp()
         with client.session_transaction() as session:

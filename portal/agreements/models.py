@@ -107,6 +107,7 @@ class Agreement(TimestampMixin, VersionedMixin, db.Model):
         unsigned = (
             sa.select(AgreementParty.id)
             .where(AgreementParty.agreement_id == cls.id, AgreementParty.signed_on.is_(None))
+            .correlate_except(AgreementParty)
             .exists()
         )
         return sa.and_(

@@ -27,6 +27,7 @@ def _in_force(category: DataCategory, on: date):
             AgreementCategory.agreement_id == Agreement.id,
             AgreementCategory.category == category,
         )
+        .correlate_except(AgreementCategory)
         .exists(),
     )
 

@@ -1,0 +1,59 @@
+"""The demo area: what `flask --app portal seed-demo` builds, and that running it twice changes nothing."""
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from portal.agencies.models import Agency, Service
+from portal.agreements.models import Agreement, AgreementStatus
+from portal.audit.models import AuditEvent
+from portal.audit.operations import verify_chain
+from portal.core.codes import AgencyKind, Role
+from portal.demo.seed import ACCOUNTS, DEMO_PASSWORD
+from portal.people.models import Membership, User
+
+
+def _counts(db_session):
+    return {model.__name__: db_session.scalar(sa.select(sa.func.count()).select_from(model)) for model in (Agency, Service, User, Membership, Agreement, AuditEvent)}
+
+
+def test_seed_demo_builds_the_area_and_running_again_changes_nothing(app, db_session):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "Demo area Northshire loaded" in first.output
+    for account in ACCOUNTS:
+        assert account.email in first.output
+    assert DEMO_PASSWORD in first.output
+    after_first = _counts(db_session)
+
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0
+    assert "nothing changed" in second.output
+    assert _counts(db_session) == after_first
+
+    providers = db_session.scalars(sa.select(Agency).where(Agency.kind == AgencyKind.CARE_PROVIDER)).all()
+    assert len(providers) >= 12
+    assert after_first["Service"] >= 30
+    kinds = set(db_session.scalars(sa.select(Agency.kind)))
+    assert {AgencyKind.LOCAL_AUTHORITY, AgencyKind.NHS_ICB, AgencyKind.REGULATOR, AgencyKind.SAB} <= kinds
+    roles = set(db_session.scalars(sa.select(Membership.role)))
+    assert roles == set(Role)
+
+    statuses = sorted(a.status_on(date.today()).name for a in db_session.scalars(sa.select(Agreement)))
+    assert statuses == sorted([AgreementStatus.ACTIVE.name, AgreementStatus.EXPIRED.name])
+    assert verify_chain().intact
+
+
+def test_demo_accounts_can_sign_in_with_the_printed_password(app, db_session, client):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    response = client.post("/sign-in", data={"email": ACCOUNTS[0].email, "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/home")
+
+
+def test_seed_demo_refuses_to_run_in_production(app, monkeypatch):
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0
+    assert "cannot be loaded in production" in result.output

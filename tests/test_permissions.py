@@ -1,0 +1,192 @@
+"""The permission matrix: every role against every page of the portal.
+
+Expected answers are written out here by hand, not computed from the policy module, so a change
+to the policy that opens or closes a page makes this test fail. A page added to the application
+without a row here fails ``test_every_route_is_in_the_matrix``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from portal.core.codes import AgencyKind, DataCategory, Role
+
+ROLES = [
+    "ADMINISTRATOR",
+    "SAFEGUARDING_LEAD",
+    "COMMISSIONER",
+    "PROVIDER_STAFF",
+    "PROVIDER_MANAGER",
+    "INSPECTOR",
+    "SAB_MEMBER",
+    "SAB_CHAIR",
+]
+#: Who asks: each role in the area, an administrator of another area, and nobody signed in.
+VIEWERS = ROLES + ["OTHER_AREA_ADMIN", "ANONYMOUS"]
+
+
+@dataclass
+class World:
+    users: dict
+    ids: dict
+
+
+@pytest.fixture
+def world(make_area, make_agency, make_service, make_commissioning, make_user, make_agreement):
+    area = make_area("Matrixshire")
+    council = make_agency(AgencyKind.LOCAL_AUTHORITY, area=area, name="Council")
+    icb = make_agency(AgencyKind.NHS_ICB, area=area, name="ICB")
+    regulator = make_agency(AgencyKind.REGULATOR, area=area, name="Regulator")
+    sab = make_agency(AgencyKind.SAB, area=area, name="Board")
+    police = make_agency(AgencyKind.POLICE, area=area, name="Police")
+    provider = make_agency(AgencyKind.CARE_PROVIDER, area=area, name="Provider One")
+    service = make_service(provider)
+    link = make_commissioning(service, council)
+    agency_for = {
+        "ADMINISTRATOR": council, "SAFEGUARDING_LEAD": council, "COMMISSIONER": icb,
+        "PROVIDER_STAFF": provider, "PROVIDER_MANAGER": provider, "INSPECTOR": regulator,
+        "SAB_MEMBER": police, "SAB_CHAIR": sab,
+    }
+    users = {role: make_user(Role[role], agency=agency_for[role], email=f"{role.lower()}@matrix.example") for role in ROLES}
+    agreement = make_agreement([council, regulator, sab], categories={DataCategory.PROVIDER_INTELLIGENCE}, title="Matrix agreement")
+    spare = make_user(Role.PROVIDER_STAFF, agency=provider, email="spare@matrix.example")
+
+    other_area = make_area("Elsewhere")
+    other_council = make_agency(AgencyKind.LOCAL_AUTHORITY, area=other_area, name="Other council")
+    users["OTHER_AREA_ADMIN"] = make_user(Role.ADMINISTRATOR, agency=other_council, email="admin@elsewhere.example")
+
+    ids = {
+        "agency": council.id, "provider": provider.id, "service": service.id, "commissioning": link.id,
+        "person": spare.id, "membership": spare.memberships[0].id, "agreement": agreement.id,
+        "party": agreement.parties[0].id,
+    }
+    return World(users=users, ids=ids)
+
+
+OK, FORBIDDEN, MISSING, TO_SIGN_IN, REDIRECT = 200, 403, 404, "sign-in", 302
+
+
+def everyone(status=OK, anonymous=TO_SIGN_IN):
+    return {**{viewer: status for viewer in VIEWERS}, "ANONYMOUS": anonymous}
+
+
+def admin_only(admin=OK, other_area=MISSING):
+    """Administration pages: 403 for other roles; another area's administrator gets 404 for objects."""
+    return {**{role: FORBIDDEN for role in ROLES}, "ADMINISTRATOR": admin, "OTHER_AREA_ADMIN": other_area, "ANONYMOUS": TO_SIGN_IN}
+
+
+NOT_ADMIN = {**{role: OK for role in ROLES}, "ADMINISTRATOR": FORBIDDEN, "OTHER_AREA_ADMIN": FORBIDDEN, "ANONYMOUS": TO_SIGN_IN}
+#: The agreement's parties are the council, the regulator and the Board.
+AGREEMENT_PARTIES = {
+    "ADMINISTRATOR": OK, "SAFEGUARDING_LEAD": OK, "COMMISSIONER": MISSING, "PROVIDER_STAFF": MISSING,
+    "PROVIDER_MANAGER": MISSING, "INSPECTOR": OK, "SAB_MEMBER": MISSING, "SAB_CHAIR": OK,
+    "OTHER_AREA_ADMIN": MISSING, "ANONYMOUS": TO_SIGN_IN,
+}
+
+#: (method, URL pattern, expected answer per viewer). Patterns use the world's ids.
+MATRIX = [
+    ("GET", "/", {**everyone(REDIRECT), "ANONYMOUS": OK}),
+    ("GET", "/glossary", everyone(OK, anonymous=OK)),
+    ("GET", "/accessibility", everyone(OK, anonymous=OK)),
+    ("GET", "/privacy", everyone(OK, anonymous=OK)),
+    ("GET", "/home", everyone(OK)),
+    ("GET", "/sign-in", {**everyone(REDIRECT), "ANONYMOUS": OK}),
+    ("GET", "/sign-in/security-code", everyone(REDIRECT, anonymous=REDIRECT)),
+    ("POST", "/sign-out", everyone(REDIRECT, anonymous=REDIRECT)),
+    ("GET", "/choose-agency", everyone(OK)),
+    ("GET", "/invitation/not-a-real-token", everyone(MISSING, anonymous=MISSING)),
+    ("GET", "/account", everyone(OK)),
+    ("GET", "/account/password", everyone(OK)),
+    ("GET", "/account/two-factor", everyone(OK)),
+    ("GET", "/account/two-factor/turn-off", everyone(REDIRECT)),
+    ("GET", "/agency", NOT_ADMIN),
+    ("GET", "/admin/agencies", admin_only(other_area=OK)),
+    ("GET", "/admin/agencies/new", admin_only(other_area=OK)),
+    ("POST", "/admin/agencies/new", admin_only(other_area=OK)),
+    ("GET", "/admin/agencies/{agency}", admin_only()),
+    ("GET", "/admin/agencies/{agency}/edit", admin_only()),
+    ("GET", "/admin/agencies/{provider}/services/new", admin_only()),
+    ("GET", "/admin/services/{service}", admin_only()),
+    ("GET", "/admin/services/{service}/edit", admin_only()),
+    ("GET", "/admin/services/{service}/commissioners/new", admin_only()),
+    ("GET", "/admin/commissioning/{commissioning}/end", admin_only()),
+    ("GET", "/admin/people", admin_only(other_area=OK)),
+    ("GET", "/admin/people/invite", admin_only(other_area=OK)),
+    ("GET", "/admin/people/{person}", admin_only()),
+    ("GET", "/admin/people/{person}/edit", admin_only()),
+    ("GET", "/admin/people/{person}/roles/new", admin_only()),
+    ("POST", "/admin/people/{person}/invitation", admin_only(admin=REDIRECT)),
+    ("POST", "/admin/people/{person}/two-factor/reset", admin_only(admin=REDIRECT)),
+    ("POST", "/admin/people/{person}/roles/{membership}/end", admin_only(admin=REDIRECT)),
+    ("POST", "/admin/people/{person}/active", admin_only(admin=REDIRECT)),
+    ("GET", "/agreements", everyone(OK)),
+    ("GET", "/agreements/{agreement}", AGREEMENT_PARTIES),
+    ("GET", "/admin/agreements/new", admin_only(other_area=OK)),
+    ("GET", "/admin/agreements/{agreement}/edit", admin_only(admin=REDIRECT)),
+    ("GET", "/admin/agreements/{agreement}/parties/{party}/sign", admin_only(admin=REDIRECT)),
+    ("GET", "/admin/agreements/{agreement}/revoke", admin_only()),
+    ("GET", "/admin/audit", admin_only(other_area=OK)),
+]
+
+
+def _status(response):
+    if response.status_code == 302 and "/sign-in" in response.headers["Location"] and "next=" in response.headers["Location"]:
+        return TO_SIGN_IN
+    return response.status_code
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_each_role_reaches_exactly_the_pages_it_should(viewer, world, client, act_as):
+    if viewer != "ANONYMOUS":
+        act_as(world.users[viewer])
+    wrong = []
+    # Pages first, then the buttons that change things, so nothing a GET checks has been changed.
+    for method, pattern, expected in sorted(MATRIX, key=lambda row: row[0] != "GET"):
+        url = pattern.format(**world.ids)
+        response = client.open(url, method=method)
+        if _status(response) != expected[viewer]:
+            wrong.append(f"{method} {url}: expected {expected[viewer]}, got {_status(response)}")
+        if method == "POST" and url == "/sign-out" and viewer != "ANONYMOUS":
+            act_as(world.users[viewer])
+    assert not wrong, f"{viewer} reached the wrong pages:\n" + "\n".join(wrong)
+
+
+def test_every_route_is_in_the_matrix(app):
+    adapter = app.url_map.bind("localhost")
+    covered = set()
+    for method, pattern, _ in MATRIX:
+        url = pattern.format(**{key: 1 for key in ("agency", "provider", "service", "commissioning", "person", "membership", "agreement", "party")})
+        endpoint, _ = adapter.match(url, method=method)
+        covered.add(endpoint)
+    routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    assert not routes - covered, f"Routes with no row in the permission matrix: {sorted(routes - covered)}"
+
+
+def test_lists_never_show_what_the_detail_page_refuses(world, client, act_as):
+    """The agreements list shows the agreement to exactly those who may open it."""
+    for viewer in ROLES + ["OTHER_AREA_ADMIN"]:
+        act_as(world.users[viewer])
+        listed = "Matrix agreement" in client.get("/agreements").text
+        may_open = AGREEMENT_PARTIES[viewer] == OK
+        assert listed == may_open, viewer
+
+
+def test_administrators_lists_hold_only_their_own_area(world, client, act_as):
+    act_as(world.users["OTHER_AREA_ADMIN"])
+    people = client.get("/admin/people").text
+    agencies = client.get("/admin/agencies").text
+    assert "matrix.example" not in people
+    assert "Provider One" not in agencies and "Council</a>" not in agencies
+    act_as(world.users["ADMINISTRATOR"])
+    assert "spare@matrix.example" in client.get("/admin/people").text
+    assert "admin@elsewhere.example" not in client.get("/admin/people").text
+
+
+def test_audit_trail_of_one_area_is_hidden_from_another(world, client, act_as):
+    act_as(world.users["ADMINISTRATOR"])
+    client.post("/admin/agencies/new", data={"name": "Secret Care Ltd", "kind": "CARE_PROVIDER"})
+    assert "Secret Care Ltd" in client.get("/admin/audit").text
+    act_as(world.users["OTHER_AREA_ADMIN"])
+    assert "Secret Care Ltd" not in client.get("/admin/audit").text
