@@ -147,13 +147,9 @@ def _ids(query):
 
 def people_manageable_by(user):
     """People holding, or having held, a role in an agency the administrator looks after."""
-    in_area = (
-        sa.select(Membership.user_id)
-        .join(Agency, Membership.agency_id == Agency.id)
-        .where(Agency.id.in_(_ids(agencies_manageable_by(user))))
-    )
     if not can(user, Capability.MANAGE_PEOPLE):
         return sa.select(User).where(sa.false())
+    in_area = sa.select(Membership.user_id).where(Membership.agency_id.in_(_ids(agencies_manageable_by(user))))
     return sa.select(User).where(User.id.in_(in_area))
 
 

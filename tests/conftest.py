@@ -12,10 +12,10 @@ import uuid
 from datetime import date, timedelta
 
 import flask_migrate
-from flask import g, has_app_context
-from flask.testing import FlaskClient
 import pytest
 import sqlalchemy as sa
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.engine import make_url
 

@@ -19,6 +19,7 @@ from portal.auth.forms import (
 )
 from portal.auth.passwords import verify_password
 from portal.auth.sessions import safe_next
+from portal.core.db import utcnow
 from portal.people import operations as people_operations
 
 REFUSED = (
@@ -63,7 +64,7 @@ def sign_in_code():
     form = SecurityCodeForm()
     if form.validate_on_submit():
         try:
-            if user.locked_until and user.locked_until > operations.utcnow():
+            if user.locked_until and user.locked_until > utcnow():
                 raise operations.SignInRefused
             operations.check_second_factor(user, form.code.data)
         except operations.SignInRefused:

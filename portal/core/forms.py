@@ -127,7 +127,7 @@ class DateField(fields.DateField):
         if not any(parts):
             self.data = None
             return
-        missing = [name for name, part in zip(("day", "month", "year"), parts) if not part]
+        missing = [name for name, part in zip(("day", "month", "year"), parts, strict=True) if not part]
         if missing:
             self.data = None
             raise ValueError(f"{self.label.text} must include a {' and '.join(missing)}")

@@ -12,7 +12,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from portal.agencies import operations as agency_ops
-from portal.agencies.models import Agency, Area
+from portal.agencies.models import Area
 from portal.agreements.models import Agreement, AgreementCategory, AgreementParty
 from portal.agreements.sharing import london_today
 from portal.audit.operations import record

@@ -23,7 +23,11 @@ INVITATION_SALT = "portal-invitation"
 
 
 class PeopleError(ValueError):
-    """A change that the rules do not allow; the message is shown to the administrator."""
+    """A change the rules do not allow; ``field`` names the form field the message belongs to."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 def role_fits_agency(role: Role, agency: Agency) -> bool:
@@ -47,10 +51,10 @@ def email_in_use(email: str, except_user_id: int | None = None) -> bool:
 def invite_person(*, email: str, name: str, job_title: str | None, agency: Agency, role: Role, invited_by: User | None) -> Invitation:
     """Create the person with their first role and an invitation; the caller commits and sends."""
     if email_in_use(email):
-        raise PeopleError("A person with this email address already has an account: add a role to them instead")
+        raise PeopleError("email", "A person with this email address already has an account: add a role to them instead")
     problem = role_problem(role, agency)
     if problem:
-        raise PeopleError(problem)
+        raise PeopleError("role", problem)
     user = User(email=email, name=name, job_title=job_title or None)
     db.session.add(user)
     membership = Membership(user=user, agency=agency, role=role)
@@ -146,9 +150,9 @@ def deliver_invitation(invitation_id: int) -> bool:
 def add_membership(user: User, agency: Agency, role: Role) -> Membership:
     problem = role_problem(role, agency)
     if problem:
-        raise PeopleError(problem)
+        raise PeopleError("role", problem)
     if any(m.agency_id == agency.id and m.role is role for m in user.active_memberships):
-        raise PeopleError(f"{user.name} already holds this role at {agency.name}")
+        raise PeopleError("role", f"{user.name} already holds this role at {agency.name}")
     membership = Membership(user=user, agency=agency, role=role)
     db.session.add(membership)
     record("person.role_added", f"{user.email} given the role {role.label} at {agency.name}", target=user, details={"agency_id": agency.id, "role": role})
@@ -170,7 +174,7 @@ def end_membership(membership: Membership) -> None:
 
 def update_person(user: User, *, name: str, email: str, job_title: str | None) -> None:
     if email_in_use(email, except_user_id=user.id):
-        raise PeopleError("A person with this email address already has an account")
+        raise PeopleError("email", "A person with this email address already has an account")
     changed = apply_changes(user, name=name, email=normalise_email(email), job_title=job_title or None)
     record("person.update", f"Details changed for {user.email}", target=user, details={"changed": changed})
 

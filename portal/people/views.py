@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal import policy
 from portal.agencies.models import Agency
-from portal.audit.operations import record
 from portal.auth import operations as auth_operations
 from portal.core.concurrency import ConcurrentEditError, check_version, saving
 from portal.core.pagination import paginate
 from portal.extensions import db
 from portal.people import operations
 from portal.people.forms import AddRoleForm, ConfirmForm, EditPersonForm, InvitePersonForm
-from portal.people.models import Invitation, Membership, User
+from portal.people.models import Invitation, User
 from portal.policy import Capability
 from workers.tasks.mail import send_invitation
 
@@ -56,20 +55,15 @@ def invite():
                 agency=agency, role=form.role.data, invited_by=current_user,
             )
         except operations.PeopleError as error:
-            target = form.email if "email" in str(error) else form.role
-            target.errors.append(str(error))
+            db.session.rollback()
+            form[error.field].errors.append(str(error))
         else:
             db.session.commit()
             send_invitation.delay(invitation.id)
-            flash(f"Invitation sent to {invitation.user.email}. The link works for {_hours()} hours.", "success")
+            hours = current_app.config["INVITATION_VALID_HOURS"]
+            flash(f"Invitation sent to {invitation.user.email}. The link works for {hours} hours.", "success")
             return redirect(url_for("people.show_person", person_id=invitation.user_id))
     return render_template("people/invite.html", form=form)
-
-
-def _hours():
-    from flask import current_app
-
-    return current_app.config["INVITATION_VALID_HOURS"]
 
 
 @manage_people
@@ -92,7 +86,7 @@ def edit_person(person_id: int):
                 operations.update_person(person, name=form.name.data, email=form.email.data, job_title=form.job_title.data)
         except operations.PeopleError as error:
             db.session.rollback()
-            form.email.errors.append(str(error))
+            form[error.field].errors.append(str(error))
         except ConcurrentEditError as error:
             form.form_errors.append(str(error))
         else:
@@ -110,7 +104,7 @@ def add_role(person_id: int):
         try:
             operations.add_membership(person, _chosen_agency(form), form.role.data)
         except operations.PeopleError as error:
-            form.role.errors.append(str(error))
+            form[error.field].errors.append(str(error))
         else:
             flash("Role added.", "success")
             return redirect(url_for("people.show_person", person_id=person.id))
