@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 
 from portal.agencies.models import Agency, Commissioning, Service
 from portal.agreements.models import Agreement, AgreementParty
+from portal.agreements.sharing import london_today
 from portal.audit.models import AuditEvent
 from portal.core.codes import Role
 from portal.extensions import db
@@ -127,12 +128,16 @@ def services_of_own_agency(user):
     if agency.is_provider:
         return sa.select(Service).where(Service.provider_id == agency.id)
     if agency.commissions_services:
-        return (
-            sa.select(Service)
-            .join(Commissioning, Commissioning.service_id == Service.id)
-            .where(Commissioning.commissioner_id == agency.id)
-            .distinct()
+        today = london_today()
+        current = (
+            sa.select(Commissioning.service_id)
+            .where(
+                Commissioning.commissioner_id == agency.id,
+                Commissioning.starts_on <= today,
+                sa.or_(Commissioning.ends_on.is_(None), Commissioning.ends_on >= today),
+            )
         )
+        return sa.select(Service).where(Service.id.in_(current))
     return sa.select(Service).where(sa.false())
 
 

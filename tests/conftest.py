@@ -127,6 +127,8 @@ def client(app, db_session):
 
 
 # Factories ------------------------------------------------------------------------------------
+# Factories commit (inside the test's outer transaction, so it is only a savepoint release): a
+# view that rolls back its own failed change must not take the test's fixtures with it.
 
 
 @pytest.fixture(scope="session")
@@ -139,7 +141,7 @@ def make_area(db_session):
     def make(name: str | None = None) -> Area:
         area = Area(name=name or f"Area {uuid.uuid4().hex[:6]}")
         db_session.add(area)
-        db_session.flush()
+        db_session.commit()
         return area
 
     return make
@@ -155,7 +157,7 @@ def make_agency(db_session, area):
     def make(kind: AgencyKind = AgencyKind.LOCAL_AUTHORITY, name: str | None = None, area: Area | None = None, **fields) -> Agency:
         agency = Agency(area=area or _default_area(), kind=kind, name=name or f"{kind.label} {uuid.uuid4().hex[:6]}", **fields)
         db_session.add(agency)
-        db_session.flush()
+        db_session.commit()
         return agency
 
     def _default_area():
@@ -182,7 +184,7 @@ def make_service(db_session, make_agency):
         values.update(fields)
         service = Service(provider=provider, **values)
         db_session.add(service)
-        db_session.flush()
+        db_session.commit()
         return service
 
     return make
@@ -193,7 +195,7 @@ def make_commissioning(db_session):
     def make(service: Service, commissioner: Agency, starts_on: date | None = None, ends_on: date | None = None) -> Commissioning:
         link = Commissioning(service=service, commissioner=commissioner, starts_on=starts_on or date.today() - timedelta(days=30), ends_on=ends_on)
         db_session.add(link)
-        db_session.flush()
+        db_session.commit()
         return link
 
     return make
@@ -214,7 +216,7 @@ def make_user(db_session, make_agency, password_hash):
                 kind = next(iter(sorted({k for k in _kinds_for(role)}, key=lambda k: k.name)))
                 agency = make_agency(kind)
             db_session.add(Membership(user=user, agency=agency, role=role))
-        db_session.flush()
+        db_session.commit()
         return user
 
     return make
@@ -261,7 +263,7 @@ def make_agreement(db_session):
             for a in parties
         ]
         db_session.add(agreement)
-        db_session.flush()
+        db_session.commit()
         return agreement
 
     return make

@@ -110,6 +110,8 @@ def edit_agency(agency_id: int):
 
         def change():
             check_version(agency, form.version.data)
+            if agency.id == current_user.membership.agency_id and not form.active.data:
+                raise operations.AgencyError("active", "You cannot deactivate the agency you are working for")
             operations.update_agency(
                 agency, name=form.name.data, kind=form.kind.data, provider_ref=form.provider_ref.data,
                 require_two_factor=form.require_two_factor.data, active=form.active.data,

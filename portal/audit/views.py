@@ -13,6 +13,7 @@ from portal import policy
 from portal.agencies.models import Agency
 from portal.audit.models import AuditEvent
 from portal.audit.operations import verify_chain
+from portal.core.forms import clean_text
 from portal.core.pagination import paginate
 from portal.extensions import db
 from portal.people.models import User
@@ -22,16 +23,18 @@ LONDON = ZoneInfo("Europe/London")
 
 
 def _day(name: str):
+    """A YYYY-MM-DD filter from the query string, or None when absent or not a sensible date."""
     try:
-        return datetime.strptime(request.args.get(name, ""), "%Y-%m-%d").date()
+        day = datetime.strptime(request.args.get(name, ""), "%Y-%m-%d").date()
     except ValueError:
         return None
+    return day if 1900 <= day.year <= 2999 else None
 
 
 @policy.require(Capability.READ_AUDIT)
 def list_events():
     query = policy.audit_events_visible_to(current_user)
-    filters = {key: request.args.get(key, "").strip()[:100] for key in ("action", "person", "object_type", "object_id")}
+    filters = {key: clean_text(request.args.get(key, ""), 100) for key in ("action", "person", "object_type", "object_id")}
     if filters["action"]:
         query = query.where(AuditEvent.action.startswith(filters["action"]))
     if filters["person"]:

@@ -34,8 +34,19 @@ UK_POSTCODE = re.compile(
 LOCATION_ID = re.compile(r"^1-[0-9]{1,12}$")
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value, limit: int | None = None):
+    """Text as people meant it: no control characters (PostgreSQL refuses NUL), no outer spaces."""
+    if not isinstance(value, str):
+        return value
+    value = _CONTROL_CHARACTERS.sub("", value).strip()
+    return value[:limit] if limit else value
+
+
 def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+    return clean_text(value)
 
 
 def normalise_postcode(value: str) -> str:
@@ -46,9 +57,10 @@ def normalise_postcode(value: str) -> str:
 
 def uk_postcode(form, field) -> None:
     if field.data:
-        field.data = normalise_postcode(field.data)
-        if not UK_POSTCODE.match(field.data):
+        normalised = normalise_postcode(field.data)
+        if not UK_POSTCODE.match(normalised):
             raise ValidationError("Enter a real UK postcode, like SW1A 1AA")
+        field.data = normalised
 
 
 def location_id(form, field) -> None:
@@ -110,6 +122,9 @@ class IntegerField(fields.IntegerField):
         except ValueError as exc:
             self.data = None
             raise ValueError(f"{self.label.text} must be a whole number") from exc
+        if self.data is not None and abs(self.data) > MAX_ID:
+            self.data = None
+            raise ValueError(f"{self.label.text} is too large")
 
 
 class DateField(fields.DateField):
@@ -136,7 +151,7 @@ class DateField(fields.DateField):
             if year < 1000:
                 raise ValueError
             self.data = date(year, month, day)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             self.data = None
             raise ValueError(f"{self.label.text} must be a real date") from exc
 
@@ -223,7 +238,10 @@ class SelectField(fields.SelectField):
         super().__init__(label, validators, **kwargs)
 
     def pre_validate(self, form):
-        if self.data is not None and self.data not in {value for value, _ in self.choices}:
+        chosen_something = bool(self.raw_data and self.raw_data[0] not in ("", None))
+        if (self.data is None and chosen_something) or (
+            self.data is not None and self.data not in {value for value, _ in self.choices}
+        ):
             raise ValidationError("Select one of the options")
 
 
@@ -231,13 +249,18 @@ class RadioField(SelectField):
     widget = GovRadioInput()
 
 
+#: The largest value an integer column holds on PostgreSQL; larger ids cannot exist.
+MAX_ID = 2**31 - 1
+
+
 def _int_or_none(value):
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if 0 < number <= MAX_ID else None
 
 
 class BooleanField(fields.BooleanField):
@@ -274,6 +297,7 @@ def not_in_future(today_fn=date.today):
 
 __all__ = [
     "BooleanField",
+    "clean_text",
     "CharacterCountField",
     "DateField",
     "EmailField",

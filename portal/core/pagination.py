@@ -7,11 +7,13 @@ from flask import request
 from portal.extensions import db
 
 PER_PAGE = 25
+#: Beyond this a page number is nonsense (and would overflow the database's OFFSET).
+MAX_PAGE = 100_000
 
 
 def page_number() -> int:
     try:
-        return max(1, int(request.args.get("page", 1)))
+        return min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
     except ValueError:
         return 1
 

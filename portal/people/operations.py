@@ -38,7 +38,8 @@ def role_problem(role: Role, agency: Agency) -> str | None:
     if role_fits_agency(role, agency):
         return None
     kinds = ", ".join(sorted(kind.label.lower() for kind in ROLE_AGENCY_KINDS[role]))
-    return f"A {role.label.lower()} must belong to one of these kinds of agency: {kinds}"
+    article = "An" if role.label[0].lower() in "aeiou" else "A"
+    return f"{article} {role.label.lower()} must belong to one of these kinds of agency: {kinds}"
 
 
 def email_in_use(email: str, except_user_id: int | None = None) -> bool:
@@ -51,7 +52,11 @@ def email_in_use(email: str, except_user_id: int | None = None) -> bool:
 def invite_person(*, email: str, name: str, job_title: str | None, agency: Agency, role: Role, invited_by: User | None) -> Invitation:
     """Create the person with their first role and an invitation; the caller commits and sends."""
     if email_in_use(email):
-        raise PeopleError("email", "A person with this email address already has an account: add a role to them instead")
+        raise PeopleError(
+            "email",
+            "A person with this email address already has an account. If they work in your area, add a role "
+            "to them from their page; if not, ask their partnership's administrator",
+        )
     problem = role_problem(role, agency)
     if problem:
         raise PeopleError("role", problem)
@@ -134,7 +139,7 @@ def accept_invitation(invitation: Invitation, password: str) -> None:
 def deliver_invitation(invitation_id: int) -> bool:
     """Email the invitation link (run by a worker); an invitation no longer usable is skipped."""
     invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None or not invitation.is_usable():
+    if invitation is None or not invitation.is_usable() or not invitation.user.active:
         return False
     link = invitation_link(invitation)
     context = {"invitation": invitation, "link": link, "service_name": current_app.config["SERVICE_NAME"]}
@@ -176,7 +181,8 @@ def update_person(user: User, *, name: str, email: str, job_title: str | None) -
     if email_in_use(email, except_user_id=user.id):
         raise PeopleError("email", "A person with this email address already has an account")
     changed = apply_changes(user, name=name, email=normalise_email(email), job_title=job_title or None)
-    record("person.update", f"Details changed for {user.email}", target=user, details={"changed": changed})
+    if changed:
+        record("person.update", f"Details changed for {user.email}", target=user, details={"changed": changed})
 
 
 def set_active(user: User, active: bool) -> None:

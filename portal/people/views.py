@@ -10,6 +10,7 @@ from portal import policy
 from portal.agencies.models import Agency
 from portal.auth import operations as auth_operations
 from portal.core.concurrency import ConcurrentEditError, check_version, saving
+from portal.core.forms import clean_text
 from portal.core.pagination import paginate
 from portal.extensions import db
 from portal.people import operations
@@ -35,10 +36,12 @@ def _chosen_agency(form) -> Agency | None:
 @manage_people
 def list_people():
     query = policy.people_manageable_by(current_user)
-    search = request.args.get("q", "").strip()[:100]
+    search = clean_text(request.args.get("q", ""), 100)
     if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(sa.or_(sa.func.lower(User.name).like(pattern), User.email.like(pattern)))
+        pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            sa.or_(sa.func.lower(User.name).like(pattern, escape="\\"), User.email.like(pattern, escape="\\"))
+        )
     page = paginate(query.order_by(User.name))
     return render_template("people/list.html", page=page, search=search)
 
@@ -130,6 +133,9 @@ def resend_invitation(person_id: int):
     person = policy.manageable_person_or_404(current_user, person_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    if not person.active:
+        flash(f"{person.name}'s account is deactivated: reactivate it before sending a new link.")
+        return redirect(url_for("people.show_person", person_id=person.id))
     invitation = operations.new_invitation(person, current_user)
     db.session.commit()
     send_invitation.delay(invitation.id)
