@@ -10,15 +10,12 @@ from portal.agencies.models import Agency, Area, Commissioning, Service
 from portal.audit.operations import record
 from portal.core.changes import apply_changes
 from portal.core.codes import AgencyKind, ServiceType
+from portal.core.rules import RuleError
 from portal.extensions import db
 
 
-class AgencyError(ValueError):
-    """A change the rules do not allow; ``field`` names the form field it belongs to."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
+class AgencyError(RuleError):
+    """A change to an agency, service or commissioning link that the rules do not allow."""
 
 
 def _check_agency_name(area: Area, name: str, except_id: int | None = None) -> None:

@@ -19,29 +19,14 @@ from portal.agencies.forms import (
 from portal.agencies.models import Agency, Service
 from portal.agreements.sharing import london_today
 from portal.core.codes import AgencyKind
-from portal.core.concurrency import ConcurrentEditError, check_version, saving
+from portal.core.concurrency import check_version
 from portal.core.pagination import paginate
+from portal.core.rules import save_form
 from portal.extensions import db
 from portal.people.models import Membership
 from portal.policy import Capability
 
 manage_agencies = policy.require(Capability.MANAGE_AGENCIES)
-
-
-def _save(form, change) -> bool:
-    """Run an operation for a form and commit; put a refusal on the form instead of failing."""
-    try:
-        with saving():
-            change()
-    except operations.AgencyError as error:
-        db.session.rollback()
-        getattr(form, error.field).errors.append(str(error))
-        return False
-    except ConcurrentEditError as error:
-        db.session.rollback()
-        form.form_errors.append(str(error))
-        return False
-    return True
 
 
 @policy.require(Capability.VIEW_OWN_AGENCY)
@@ -87,7 +72,7 @@ def new_agency():
                 provider_ref=form.provider_ref.data, require_two_factor=form.require_two_factor.data,
             )
 
-        if _save(form, change):
+        if save_form(form, change):
             flash(f"{form.name.data} added.", "success")
             return redirect(url_for("agencies.show_agency", agency_id=created["agency"].id))
     return render_template("agencies/agency_form.html", form=form, agency=None)
@@ -117,7 +102,7 @@ def edit_agency(agency_id: int):
                 require_two_factor=form.require_two_factor.data, active=form.active.data,
             )
 
-        if _save(form, change):
+        if save_form(form, change):
             flash("Changes saved.", "success")
             return redirect(url_for("agencies.show_agency", agency_id=agency.id))
     return render_template("agencies/agency_form.html", form=form, agency=agency)
@@ -139,7 +124,7 @@ def new_service(agency_id: int):
                 address=form.address.data, postcode=form.postcode.data, registered_beds=form.registered_beds.data,
             )
 
-        if _save(form, change):
+        if save_form(form, change):
             flash(f"{form.name.data} added.", "success")
             return redirect(url_for("agencies.show_service", service_id=created["service"].id))
     return render_template("agencies/service_form.html", form=form, agency=agency, service=None)
@@ -165,7 +150,7 @@ def edit_service(service_id: int):
                 active=form.active.data,
             )
 
-        if _save(form, change):
+        if save_form(form, change):
             flash("Changes saved.", "success")
             return redirect(url_for("agencies.show_service", service_id=service.id))
     return render_template("agencies/service_form.html", form=form, agency=service.provider, service=service)
@@ -191,7 +176,7 @@ def new_commissioning(service_id: int):
         def change():
             operations.add_commissioning(service, commissioner=commissioner, starts_on=form.starts_on.data, ends_on=form.ends_on.data)
 
-        if _save(form, change):
+        if save_form(form, change):
             flash(f"{commissioner.name} now commissions {service.name}.", "success")
             return redirect(url_for("agencies.show_service", service_id=service.id))
     return render_template("agencies/commissioning_form.html", form=form, service=service)
@@ -202,7 +187,7 @@ def end_commissioning(commissioning_id: int):
     link = policy.manageable_commissioning_or_404(current_user, commissioning_id)
     form = EndCommissioningForm()
     if form.validate_on_submit():
-        if _save(form, lambda: operations.end_commissioning(link, form.ends_on.data)):
+        if save_form(form, lambda: operations.end_commissioning(link, form.ends_on.data)):
             flash("Contract end date saved.", "success")
             return redirect(url_for("agencies.show_service", service_id=link.service_id))
     return render_template("agencies/end_commissioning.html", form=form, link=link)

@@ -16,6 +16,7 @@ from portal.core.codes import (
     SpecialCategoryCondition,
 )
 from portal.core.db import utcnow
+from portal.core.rules import WHOLE_RECORD, RuleError
 from portal.extensions import db
 
 MIN_RETENTION_MONTHS = 1
@@ -39,18 +40,8 @@ SIGNED_MESSAGE = (
 )
 
 
-class AgreementError(ValueError):
-    """A change the rules do not allow; ``field`` names the form field it belongs to (or
-    ``agreement`` for a refusal about the whole record).
-
-    ``problems`` holds every ``(field, message)`` found, this one first, so that a form can
-    show them all at once.
-    """
-
-    def __init__(self, field: str, message: str, problems: list[tuple[str, str]] | None = None):
-        super().__init__(message)
-        self.field = field
-        self.problems = problems or [(field, message)]
+class AgreementError(RuleError):
+    """A change to an agreement that the rules do not allow."""
 
 
 def _raise_first(problems: list[tuple[str, str]]) -> None:
@@ -216,7 +207,7 @@ def update_agreement(
     party_agencies: list[Agency],
 ) -> None:
     """Change an agreement; once anyone has signed, only its title and purpose wording may change."""
-    _refuse_if_closed(agreement, "agreement", "changed")
+    _refuse_if_closed(agreement, WHOLE_RECORD, "changed")
     categories = set(categories or ())
     current_ids = {party.agency_id for party in agreement.parties}
     _raise_first(_problems(
@@ -257,9 +248,9 @@ def update_agreement(
 def sign_for_party(party: AgreementParty, *, signatory_name: str, signatory_job_title: str, signed_on: date) -> None:
     """Record who signed for one party and when; the agreement is in force once every party has."""
     agreement = party.agreement
-    _refuse_if_closed(agreement, "agreement", "signed")
+    _refuse_if_closed(agreement, WHOLE_RECORD, "signed")
     if party.signed_on is not None:
-        raise AgreementError("agreement", f"{party.agency.name} has already signed this agreement")
+        raise AgreementError(WHOLE_RECORD, f"{party.agency.name} has already signed this agreement")
     problems = []
     if not (signatory_name or "").strip():
         problems.append(("signatory_name", "Enter the name of the person who signed"))

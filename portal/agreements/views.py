@@ -14,7 +14,8 @@ from portal.agreements import operations
 from portal.agreements.forms import AgreementForm, EditAgreementForm, RevokeForm, SignForm
 from portal.agreements.models import Agreement, AgreementParty, AgreementStatus
 from portal.agreements.sharing import london_today
-from portal.core.concurrency import ConcurrentEditError, check_version, saving
+from portal.core.concurrency import check_version
+from portal.core.rules import save_form
 from portal.core.templating import format_date
 from portal.extensions import db
 from portal.people.models import User
@@ -38,24 +39,6 @@ CLOSED = frozenset({AgreementStatus.REVOKED, AgreementStatus.EXPIRED})
 
 def _is_open(agreement: Agreement) -> bool:
     return agreement.status_on(london_today()) not in CLOSED
-
-
-def _save(form, change) -> bool:
-    """Run an operation for a form and commit; put refusals on the form instead of failing."""
-    try:
-        with saving():
-            change()
-    except operations.AgreementError as error:
-        db.session.rollback()
-        for field, message in error.problems:
-            target = getattr(form, field, None) if field != "agreement" else None
-            (target.errors if target is not None else form.form_errors).append(message)
-        return False
-    except ConcurrentEditError as error:
-        db.session.rollback()
-        form.form_errors.append(str(error))
-        return False
-    return True
 
 
 def _with_details(query):
@@ -173,7 +156,7 @@ def new_agreement():
         def change():
             created["agreement"] = operations.create_agreement(area=area, **_terms(form, area.id))
 
-        if _save(form, change):
+        if save_form(form, change):
             flash(f"{form.title.data} recorded. It comes into force once every party has signed.", "success")
             return redirect(url_for("agreements.show_agreement", agreement_id=created["agreement"].id))
     return render_template("agreements/form.html", form=form, agreement=None)
@@ -195,7 +178,7 @@ def edit_agreement(agreement_id: int):
             check_version(agreement, form.version.data)
             operations.update_agreement(agreement, **_terms(form, agreement.area_id))
 
-        if _save(form, change):
+        if save_form(form, change):
             flash("Changes saved.", "success")
             return redirect(url_for("agreements.show_agreement", agreement_id=agreement.id))
     return render_template("agreements/form.html", form=form, agreement=agreement)
@@ -222,7 +205,7 @@ def sign_party(agreement_id: int, party_id: int):
                 signatory_job_title=form.signatory_job_title.data, signed_on=form.signed_on.data,
             )
 
-        if _save(form, change):
+        if save_form(form, change):
             flash(f"Signature recorded for {party.agency.name}.", "success")
             return redirect(url_for("agreements.show_agreement", agreement_id=agreement.id))
     return render_template("agreements/sign.html", form=form, agreement=agreement, party=party)
@@ -240,7 +223,7 @@ def revoke_agreement(agreement_id: int):
         def change():
             operations.revoke_agreement(agreement, reason=form.reason.data, by_user=current_user._get_current_object())
 
-        if _save(form, change):
+        if save_form(form, change):
             flash(f"{agreement.title} revoked. It no longer lets the parties share data.", "success")
             return redirect(url_for("agreements.show_agreement", agreement_id=agreement.id))
     return render_template("agreements/revoke.html", form=form, agreement=agreement)

@@ -16,18 +16,15 @@ from portal.core.changes import apply_changes
 from portal.core.codes import ROLE_AGENCY_KINDS, Role
 from portal.core.db import utcnow
 from portal.core.mail import send_email
+from portal.core.rules import RuleError
 from portal.extensions import db
 from portal.people.models import Invitation, Membership, User, normalise_email
 
 INVITATION_SALT = "portal-invitation"
 
 
-class PeopleError(ValueError):
-    """A change the rules do not allow; ``field`` names the form field the message belongs to."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
+class PeopleError(RuleError):
+    """A change to a person or their roles that the rules do not allow."""
 
 
 def role_fits_agency(role: Role, agency: Agency) -> bool:
@@ -161,7 +158,6 @@ def add_membership(user: User, agency: Agency, role: Role) -> Membership:
     membership = Membership(user=user, agency=agency, role=role)
     db.session.add(membership)
     record("person.role_added", f"{user.email} given the role {role.label} at {agency.name}", target=user, details={"agency_id": agency.id, "role": role})
-    db.session.commit()
     return membership
 
 
@@ -174,7 +170,6 @@ def end_membership(membership: Membership) -> None:
         target=membership.user,
         details={"agency_id": membership.agency_id, "role": membership.role, "membership_id": membership.id},
     )
-    db.session.commit()
 
 
 def update_person(user: User, *, name: str, email: str, job_title: str | None) -> None:
@@ -188,4 +183,3 @@ def update_person(user: User, *, name: str, email: str, job_title: str | None) -
 def set_active(user: User, active: bool) -> None:
     user.active = active
     record("person.reactivate" if active else "person.deactivate", f"{user.email} {'reactivated' if active else 'deactivated'}", target=user)
-    db.session.commit()

@@ -9,9 +9,10 @@ from flask_login import current_user
 from portal import policy
 from portal.agencies.models import Agency
 from portal.auth import operations as auth_operations
-from portal.core.concurrency import ConcurrentEditError, check_version, saving
+from portal.core.concurrency import check_version
 from portal.core.forms import clean_text
 from portal.core.pagination import paginate
+from portal.core.rules import save_form
 from portal.extensions import db
 from portal.people import operations
 from portal.people.forms import AddRoleForm, ConfirmForm, EditPersonForm, InvitePersonForm
@@ -51,17 +52,16 @@ def invite():
     form = InvitePersonForm()
     form.agency.choices = _agency_choices()
     if form.validate_on_submit():
-        agency = _chosen_agency(form)
-        try:
-            invitation = operations.invite_person(
+        created = {}
+
+        def change():
+            created["invitation"] = operations.invite_person(
                 email=form.email.data, name=form.name.data, job_title=form.job_title.data,
-                agency=agency, role=form.role.data, invited_by=current_user,
+                agency=_chosen_agency(form), role=form.role.data, invited_by=current_user,
             )
-        except operations.PeopleError as error:
-            db.session.rollback()
-            form[error.field].errors.append(str(error))
-        else:
-            db.session.commit()
+
+        if save_form(form, change):
+            invitation = created["invitation"]
             send_invitation.delay(invitation.id)
             hours = current_app.config["INVITATION_VALID_HOURS"]
             flash(f"Invitation sent to {invitation.user.email}. The link works for {hours} hours.", "success")
@@ -83,16 +83,12 @@ def edit_person(person_id: int):
     person = policy.manageable_person_or_404(current_user, person_id)
     form = EditPersonForm(obj=person)
     if form.validate_on_submit():
-        try:
+
+        def change():
             check_version(person, form.version.data)
-            with saving():
-                operations.update_person(person, name=form.name.data, email=form.email.data, job_title=form.job_title.data)
-        except operations.PeopleError as error:
-            db.session.rollback()
-            form[error.field].errors.append(str(error))
-        except ConcurrentEditError as error:
-            form.form_errors.append(str(error))
-        else:
+            operations.update_person(person, name=form.name.data, email=form.email.data, job_title=form.job_title.data)
+
+        if save_form(form, change):
             flash("Changes saved.", "success")
             return redirect(url_for("people.show_person", person_id=person.id))
     return render_template("people/edit.html", form=form, person=person)
@@ -104,11 +100,7 @@ def add_role(person_id: int):
     form = AddRoleForm()
     form.agency.choices = _agency_choices()
     if form.validate_on_submit():
-        try:
-            operations.add_membership(person, _chosen_agency(form), form.role.data)
-        except operations.PeopleError as error:
-            form[error.field].errors.append(str(error))
-        else:
+        if save_form(form, lambda: operations.add_membership(person, _chosen_agency(form), form.role.data)):
             flash("Role added.", "success")
             return redirect(url_for("people.show_person", person_id=person.id))
     return render_template("people/add_role.html", form=form, person=person)
@@ -124,6 +116,7 @@ def end_role(person_id: int, membership_id: int):
         flash("You cannot end the role you are using now. Ask another administrator.")
     else:
         operations.end_membership(membership)
+        db.session.commit()
         flash("Role ended.", "success")
     return redirect(url_for("people.show_person", person_id=person.id))
 
@@ -153,6 +146,7 @@ def set_active(person_id: int):
     else:
         activate = request.form.get("active") == "1"
         operations.set_active(person, activate)
+        db.session.commit()
         flash(f"{person.name} can {'now' if activate else 'no longer'} sign in.", "success")
     return redirect(url_for("people.show_person", person_id=person.id))
 

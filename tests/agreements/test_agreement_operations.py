@@ -26,6 +26,7 @@ from portal.core.codes import (
     Role,
     SpecialCategoryCondition,
 )
+from portal.core.rules import WHOLE_RECORD
 
 
 @pytest.fixture
@@ -251,7 +252,7 @@ def test_the_title_can_still_be_corrected_after_signing(db_session, draft, terms
 
 def test_a_revoked_agreement_cannot_change(db_session, draft, terms, admin):
     revoke_agreement(draft, reason="Replaced", by_user=admin)
-    _refused("agreement", lambda: update_agreement(draft, **_with(terms, title="Renamed")))
+    _refused(WHOLE_RECORD, lambda: update_agreement(draft, **_with(terms, title="Renamed")))
 
 
 # Signing --------------------------------------------------------------------------------------
@@ -287,7 +288,7 @@ def test_a_signature_can_be_dated_in_the_past(db_session, draft):
 def test_a_party_cannot_sign_twice(db_session, draft):
     party = draft.parties[0]
     sign_for_party(party, signatory_name="Sam", signatory_job_title="Director", signed_on=london_today())
-    _refused("agreement", lambda: sign_for_party(party, signatory_name="Kim", signatory_job_title="Director", signed_on=london_today()))
+    _refused(WHOLE_RECORD, lambda: sign_for_party(party, signatory_name="Kim", signatory_job_title="Director", signed_on=london_today()))
     assert party.signatory_name == "Sam"
 
 
@@ -298,7 +299,7 @@ def test_a_signature_needs_a_name_and_job_title(db_session, draft):
 
 def test_a_revoked_agreement_cannot_be_signed(db_session, draft, admin):
     revoke_agreement(draft, reason="No longer needed", by_user=admin)
-    _refused("agreement", lambda: sign_for_party(draft.parties[0], signatory_name="Sam", signatory_job_title="Director", signed_on=london_today()))
+    _refused(WHOLE_RECORD, lambda: sign_for_party(draft.parties[0], signatory_name="Sam", signatory_job_title="Director", signed_on=london_today()))
 
 
 # Revoking -------------------------------------------------------------------------------------
