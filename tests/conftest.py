@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import flask_migrate
@@ -46,15 +47,16 @@ def pytest_report_header(config):
     return f"database: {'PostgreSQL ' + make_url(url).render_as_string(hide_password=True) if url.startswith('postgres') else 'SQLite'}"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    """A database of this run's own: a new PostgreSQL database, or a SQLite file."""
+@contextmanager
+def fresh_database(tmp_path_factory, purpose: str):
+    """A database of this run's own, dropped afterwards: on the PostgreSQL server that
+    ``DATABASE_URL`` names, or else a SQLite file."""
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith("postgres"):
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal-test.sqlite3'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp(purpose) / f'portal-{purpose}.sqlite3'}"
         return
     base_url = make_url(normalise_database_url(base))
-    name = f"portal_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    name = f"portal_{purpose}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     server = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
     with server.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
@@ -64,6 +66,12 @@ def database_url(tmp_path_factory):
         with server.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         server.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    with fresh_database(tmp_path_factory, "test") as url:
+        yield url
 
 
 def make_test_config(database_url: str, **overrides) -> TestConfig:

@@ -69,6 +69,13 @@ class AgreementForm(Form):
         [required("Enter the purpose of sharing: why it is necessary"), max_length(5000, "Purpose")],
         description="Why the parties need to share, and why less or no information would not do",
     )
+    parties = PartiesField("Parties", description="Select at least two agencies")
+    categories = EnumCheckboxesField(
+        "Data the agreement covers",
+        [required("Select at least one category of data the agreement covers")],
+        enum_class=DataCategory,
+        description="Select all that apply",
+    )
     controllers = EnumRadioField(
         "How the parties control the data",
         [required("Select whether the parties are joint or separate controllers")],
@@ -87,12 +94,6 @@ class AgreementForm(Form):
         none_label="Not needed: the agreement covers no special category data",
         description="Needed when personal safeguarding data is shared, because it includes health information",
     )
-    categories = EnumCheckboxesField(
-        "Data the agreement covers",
-        [required("Select at least one category of data the agreement covers")],
-        enum_class=DataCategory,
-        description="Select all that apply",
-    )
     retention_months = IntegerField(
         "Retention period",
         [required("Enter how many months each party keeps shared data")],
@@ -103,7 +104,6 @@ class AgreementForm(Form):
         "Review date", [required("Enter the review date")], description="When the parties will check the agreement is still needed"
     )
     ends_on = DateField("End date", [required("Enter the end date")], description="The last day the agreement lets data be shared")
-    parties = PartiesField("Parties", description="Select at least two agencies")
     submit = SubmitField("Save agreement")
 
 

@@ -33,21 +33,30 @@ class NewPasswordMixin:
             raise ValidationError(problems[0])
 
 
-class SetPasswordForm(NewPasswordMixin, Form):
-    new_password = PasswordField(
-        "Create a password",
-        [required("Enter a password")],
-        description="At least 12 characters. Three random words make a strong password that is easy to remember.",
+PASSWORD_HINT = "At least 12 characters. Three random words make a strong password that is easy to remember."
+
+
+def _new_password_fields(label: str, missing: str, confirm_label: str, confirm_missing: str):
+    """The new-password and confirmation fields, worded for setting or for changing a password."""
+    return (
+        PasswordField(label, [required(missing)], description=PASSWORD_HINT),
+        PasswordField(confirm_label, [required(confirm_missing), EqualTo("new_password", message="Passwords must match")]),
     )
-    confirm_password = PasswordField(
-        "Confirm your password",
-        [required("Confirm your password"), EqualTo("new_password", message="Passwords must match")],
+
+
+class SetPasswordForm(NewPasswordMixin, Form):
+    new_password, confirm_password = _new_password_fields(
+        "Create a password", "Enter a password", "Confirm your password", "Confirm your password"
     )
     submit = SubmitField("Set password")
 
 
-class ChangePasswordForm(SetPasswordForm):
+class ChangePasswordForm(NewPasswordMixin, Form):
+    # Declared in the order the page shows them, so the error summary follows the page.
     current_password = PasswordField("Current password", [required("Enter your current password"), max_length(MAX_LENGTH, "Password")])
+    new_password, confirm_password = _new_password_fields(
+        "New password", "Enter a new password", "Confirm your new password", "Confirm your new password"
+    )
     submit = SubmitField("Change password")
 
 
