@@ -44,6 +44,8 @@ def create_app(config: Config | str | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    import portal.models  # noqa: F401  (the whole schema, for SQLAlchemy and Alembic)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
     csrf.init_app(app)
@@ -94,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.agreements.blueprint import bp as agreements_bp
     from portal.audit.blueprint import bp as audit_bp
     from portal.auth.blueprint import bp as auth_bp
+    from portal.concerns.blueprint import bp as concerns_bp
     from portal.glossary.blueprint import bp as glossary_bp
     from portal.pages.blueprint import bp as pages_bp
     from portal.people.blueprint import bp as people_bp
@@ -105,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
         agencies_bp,
         people_bp,
         agreements_bp,
+        concerns_bp,
         audit_bp,
     ):
         app.register_blueprint(blueprint)

@@ -10,6 +10,7 @@ object a person may not see does not reveal that it exists.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from functools import wraps
 
 import sqlalchemy as sa
@@ -18,9 +19,10 @@ from flask_login import current_user, login_required
 
 from portal.agencies.models import Agency, Commissioning, Service
 from portal.agreements.models import Agreement, AgreementParty
-from portal.agreements.sharing import london_today
+from portal.agreements.sharing import london_today, shares
 from portal.audit.models import AuditEvent
-from portal.core.codes import Role
+from portal.concerns.models import Comment, Concern, ConsentOverride
+from portal.core.codes import AgencyKind, ConsentToShare, DataCategory, Role
 from portal.extensions import db
 from portal.people.models import Membership, User
 
@@ -31,6 +33,8 @@ class Capability(enum.Enum):
     MANAGE_AGREEMENTS = "record and revoke information-sharing agreements"
     READ_AUDIT = "read the audit trail"
     VIEW_OWN_AGENCY = "see their own agency, its services and agreements"
+    RAISE_CONCERN = "raise a safeguarding concern"
+    WORK_ON_CONCERNS = "triage, work on and close concerns in their area"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -41,6 +45,10 @@ ROLE_CAPABILITIES: dict[Capability, frozenset[Role]] = {
     Capability.MANAGE_AGREEMENTS: frozenset({Role.ADMINISTRATOR}),
     Capability.READ_AUDIT: frozenset({Role.ADMINISTRATOR}),
     Capability.VIEW_OWN_AGENCY: _EVERY_ROLE - {Role.ADMINISTRATOR},
+    Capability.RAISE_CONCERN: frozenset(
+        {Role.PROVIDER_STAFF, Role.PROVIDER_MANAGER, Role.COMMISSIONER, Role.INSPECTOR, Role.SAFEGUARDING_LEAD}
+    ),
+    Capability.WORK_ON_CONCERNS: frozenset({Role.SAFEGUARDING_LEAD}),
 }
 
 
@@ -128,16 +136,7 @@ def services_of_own_agency(user):
     if agency.is_provider:
         return sa.select(Service).where(Service.provider_id == agency.id)
     if agency.commissions_services:
-        today = london_today()
-        current = (
-            sa.select(Commissioning.service_id)
-            .where(
-                Commissioning.commissioner_id == agency.id,
-                Commissioning.starts_on <= today,
-                sa.or_(Commissioning.ends_on.is_(None), Commissioning.ends_on >= today),
-            )
-        )
-        return sa.select(Service).where(Service.id.in_(current))
+        return sa.select(Service).where(Service.id.in_(_commissioned_service_ids(agency.id)))
     return sa.select(Service).where(sa.false())
 
 
@@ -204,4 +203,194 @@ def audit_events_visible_to(user):
             AuditEvent.agency_id.is_(None),
             AuditEvent.agency_id.in_(_ids(agencies_manageable_by(user))),
         )
+    )
+
+
+# Concerns -------------------------------------------------------------------------------------
+
+
+def _nothing(entity):
+    return sa.select(entity).where(sa.false())
+
+
+def _commissioned_service_ids(agency_id: int):
+    today = london_today()
+    return sa.select(Commissioning.service_id).where(
+        Commissioning.commissioner_id == agency_id,
+        Commissioning.starts_on <= today,
+        sa.or_(Commissioning.ends_on.is_(None), Commissioning.ends_on >= today),
+    )
+
+
+def _is_area_lead(membership: Membership | None) -> bool:
+    return (
+        membership is not None
+        and membership.role is Role.SAFEGUARDING_LEAD
+        and membership.agency.kind is AgencyKind.LOCAL_AUTHORITY
+    )
+
+
+def concerns_visible_to(user):
+    """Concerns a person may open: the one rule behind every list, search, count and export.
+
+    Safeguarding leads: every concern in their area. Provider staff: those they raised. Provider
+    managers: those their organisation raised. Commissioners: those their agency raised and those
+    about services it commissions now. Inspectors: those the regulator raised and those about any
+    service in the area. Board members and administrators: none individually.
+    """
+    membership = _acting(user)
+    if membership is None:
+        return _nothing(Concern)
+    agency = membership.agency
+    if _is_area_lead(membership):
+        return sa.select(Concern).where(Concern.area_id == agency.area_id)
+    if membership.role is Role.PROVIDER_STAFF:
+        return sa.select(Concern).where(Concern.raised_by_id == user.id)
+    if membership.role is Role.PROVIDER_MANAGER:
+        return sa.select(Concern).where(Concern.raising_agency_id == agency.id)
+    if membership.role is Role.COMMISSIONER:
+        return sa.select(Concern).where(
+            sa.or_(Concern.raising_agency_id == agency.id, Concern.service_id.in_(_commissioned_service_ids(agency.id)))
+        )
+    if membership.role is Role.INSPECTOR:
+        return sa.select(Concern).where(
+            sa.or_(
+                Concern.raising_agency_id == agency.id,
+                sa.and_(Concern.area_id == agency.area_id, Concern.service_id.is_not(None)),
+            )
+        )
+    return _nothing(Concern)
+
+
+def visible_concern_or_404(user, concern_id: int) -> Concern:
+    return _first_or_404(concerns_visible_to(user).where(Concern.id == concern_id))
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """Whether a person may see the adult's personal details on a concern, and if not, why."""
+
+    allowed: bool
+    withheld_because: str | None = None
+
+
+NO_AGREEMENT = "withheld: no agreement"
+NO_CONSENT = "withheld: no consent"
+
+
+def adult_details_disclosure(user, concern: Concern) -> Disclosure:
+    """The field-level rule for the adult's personal details (name, date of birth, NHS number...).
+
+    The local authority's safeguarding leads and the agency that raised the concern always see
+    them. Anyone else needs both an information-sharing agreement in force covering personal
+    safeguarding data between their agency and the area's local authority, and the adult's
+    consent (or a recorded override of their refusal).
+    """
+    membership = _acting(user)
+    if membership is None:
+        return Disclosure(False, NO_AGREEMENT)
+    if _is_area_lead(membership) and membership.agency.area_id == concern.area_id:
+        return Disclosure(True)
+    if concern.raising_agency_id is not None and concern.raising_agency_id == membership.agency_id:
+        return Disclosure(True)
+    councils = db.session.scalars(
+        sa.select(Agency.id).where(Agency.area_id == concern.area_id, Agency.kind == AgencyKind.LOCAL_AUTHORITY)
+    ).all()
+    if not any(shares(membership.agency_id, DataCategory.PERSONAL_SAFEGUARDING, council) for council in councils):
+        return Disclosure(False, NO_AGREEMENT)
+    if concern.consent is not ConsentToShare.GIVEN and not concern.overrides:
+        return Disclosure(False, NO_CONSENT)
+    return Disclosure(True)
+
+
+def can_work_on_concern(user, concern: Concern) -> bool:
+    """Triage, assign, record the MSP conversation, start, close and reopen."""
+    membership = _acting(user)
+    return _is_area_lead(membership) and membership.agency.area_id == concern.area_id
+
+
+def can_override_consent(user, concern: Concern) -> bool:
+    """Safeguarding leads, and managers of the agency that raised the concern."""
+    membership = _acting(user)
+    if can_work_on_concern(user, concern):
+        return True
+    return (
+        membership is not None
+        and membership.role is Role.PROVIDER_MANAGER
+        and membership.agency_id == concern.raising_agency_id
+    )
+
+
+def sees_local_authority_only_comments(user) -> bool:
+    membership = _acting(user)
+    return membership is not None and membership.agency.kind is AgencyKind.LOCAL_AUTHORITY
+
+
+def comments_visible_to(user, concern: Concern) -> list[Comment]:
+    if sees_local_authority_only_comments(user):
+        return list(concern.comments)
+    return [comment for comment in concern.comments if not comment.local_authority_only]
+
+
+def overrides_visible_to(user):
+    """Every consent override, for audit: safeguarding leads see their area's."""
+    membership = _acting(user)
+    if not _is_area_lead(membership):
+        return _nothing(ConsentOverride)
+    return (
+        sa.select(ConsentOverride)
+        .join(Concern, ConsentOverride.concern_id == Concern.id)
+        .where(Concern.area_id == membership.agency.area_id)
+    )
+
+
+def concern_audience(concern: Concern, *, local_authority_only: bool = False):
+    """Everyone who may open a concern, as a query of users: who is told about it."""
+    agency = sa.orm.aliased(Agency)
+    rules = [
+        sa.and_(
+            Membership.role == Role.SAFEGUARDING_LEAD,
+            agency.kind == AgencyKind.LOCAL_AUTHORITY,
+            agency.area_id == concern.area_id,
+        ),
+        sa.and_(Membership.role == Role.PROVIDER_STAFF, User.id == concern.raised_by_id),
+        sa.and_(Membership.role == Role.PROVIDER_MANAGER, Membership.agency_id == concern.raising_agency_id),
+        sa.and_(
+            Membership.role.in_([Role.COMMISSIONER, Role.INSPECTOR]),
+            Membership.agency_id == concern.raising_agency_id,
+        ),
+    ]
+    if concern.service_id is not None:
+        commissioners = sa.select(Commissioning.commissioner_id).where(
+            Commissioning.service_id == concern.service_id,
+            Commissioning.starts_on <= london_today(),
+            sa.or_(Commissioning.ends_on.is_(None), Commissioning.ends_on >= london_today()),
+        )
+        rules.append(sa.and_(Membership.role == Role.COMMISSIONER, Membership.agency_id.in_(commissioners)))
+        rules.append(sa.and_(Membership.role == Role.INSPECTOR, agency.area_id == concern.area_id))
+    query = (
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .join(agency, Membership.agency_id == agency.id)
+        .where(User.active, Membership.active, agency.active, sa.or_(*rules))
+    )
+    if local_authority_only:
+        query = query.where(agency.kind == AgencyKind.LOCAL_AUTHORITY)
+    return query.distinct()
+
+
+def area_leads(area_id: int):
+    """The safeguarding leads of an area's local authority, as a query of users."""
+    return (
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Agency, Membership.agency_id == Agency.id)
+        .where(
+            User.active,
+            Membership.active,
+            Membership.role == Role.SAFEGUARDING_LEAD,
+            Agency.kind == AgencyKind.LOCAL_AUTHORITY,
+            Agency.area_id == area_id,
+        )
+        .distinct()
     )

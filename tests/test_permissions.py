@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from portal.core.codes import AgencyKind, DataCategory, Role
+from portal.concerns.operations import AdultDetails, raise_concern
+from portal.core.codes import AbuseType, AgencyKind, DataCategory, Role
 
 ROLES = [
     "ADMINISTRATOR",
@@ -52,6 +53,13 @@ def world(make_area, make_agency, make_service, make_commissioning, make_user, m
     users = {role: make_user(Role[role], agency=agency_for[role], email=f"{role.lower()}@matrix.example") for role in ROLES}
     agreement = make_agreement([council, regulator, sab], categories={DataCategory.PROVIDER_INTELLIGENCE}, title="Matrix agreement")
     spare = make_user(Role.PROVIDER_STAFF, agency=provider, email="spare@matrix.example")
+    raiser = users["PROVIDER_STAFF"]
+    raiser.membership = raiser.active_memberships[0]
+    concern = raise_concern(
+        area=area, raised_by=raiser, service=service, what_happened="Matrix concern",
+        abuse_types={AbuseType.NEGLECT}, adult=AdultDetails(name="Matrix Adult"),
+    )
+    raiser.membership = None
 
     other_area = make_area("Elsewhere")
     other_council = make_agency(AgencyKind.LOCAL_AUTHORITY, area=other_area, name="Other council")
@@ -60,7 +68,7 @@ def world(make_area, make_agency, make_service, make_commissioning, make_user, m
     ids = {
         "agency": council.id, "provider": provider.id, "service": service.id, "commissioning": link.id,
         "person": spare.id, "membership": spare.memberships[0].id, "agreement": agreement.id,
-        "party": agreement.parties[0].id,
+        "party": agreement.parties[0].id, "concern": concern.id,
     }
     return World(users=users, ids=ids)
 
@@ -82,6 +90,13 @@ NOT_ADMIN = {**{role: OK for role in ROLES}, "ADMINISTRATOR": FORBIDDEN, "OTHER_
 AGREEMENT_PARTIES = {
     "ADMINISTRATOR": OK, "SAFEGUARDING_LEAD": OK, "COMMISSIONER": MISSING, "PROVIDER_STAFF": MISSING,
     "PROVIDER_MANAGER": MISSING, "INSPECTOR": OK, "SAB_MEMBER": MISSING, "SAB_CHAIR": OK,
+    "OTHER_AREA_ADMIN": MISSING, "ANONYMOUS": TO_SIGN_IN,
+}
+
+#: The concern was raised by the provider's staff about its service, which the council commissions.
+CONCERN_READERS = {
+    "ADMINISTRATOR": MISSING, "SAFEGUARDING_LEAD": OK, "COMMISSIONER": MISSING, "PROVIDER_STAFF": OK,
+    "PROVIDER_MANAGER": OK, "INSPECTOR": OK, "SAB_MEMBER": MISSING, "SAB_CHAIR": MISSING,
     "OTHER_AREA_ADMIN": MISSING, "ANONYMOUS": TO_SIGN_IN,
 }
 
@@ -128,6 +143,7 @@ MATRIX = [
     ("GET", "/admin/agreements/{agreement}/parties/{party}/sign", admin_only(admin=REDIRECT)),
     ("GET", "/admin/agreements/{agreement}/revoke", admin_only()),
     ("GET", "/admin/audit", admin_only(other_area=OK)),
+    ("GET", "/concerns/{concern}", CONCERN_READERS),
 ]
 
 
@@ -153,11 +169,18 @@ def test_each_role_reaches_exactly_the_pages_it_should(viewer, world, client, ac
     assert not wrong, f"{viewer} reached the wrong pages:\n" + "\n".join(wrong)
 
 
+class _Ones(dict):
+    """Fills every {placeholder} with 1, to match a pattern against the URL map."""
+
+    def __missing__(self, key):
+        return 1
+
+
 def test_every_route_is_in_the_matrix(app):
     adapter = app.url_map.bind("localhost")
     covered = set()
     for method, pattern, _ in MATRIX:
-        url = pattern.format(**{key: 1 for key in ("agency", "provider", "service", "commissioning", "person", "membership", "agreement", "party")})
+        url = pattern.format_map(_Ones())
         endpoint, _ = adapter.match(url, method=method)
         covered.add(endpoint)
     routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}

@@ -116,3 +116,162 @@ class SpecialCategoryCondition(LabelledEnum):
 class ControllerArrangement(LabelledEnum):
     SEPARATE = "Separate controllers"
     JOINT = "Joint controllers"
+
+
+# Concerns: Care Act 2014 statutory guidance 14.17 and the Safeguarding Adults Collection (SAC) -----
+
+
+class AbuseType(LabelledEnum):
+    """Types of abuse and neglect (SAC SG2a: the Care Act 14.17 list plus sexual exploitation)."""
+
+    PHYSICAL = "Physical Abuse"
+    SEXUAL = "Sexual Abuse"
+    PSYCHOLOGICAL = "Psychological Abuse"
+    FINANCIAL = "Financial or Material Abuse"
+    DISCRIMINATORY = "Discriminatory Abuse"
+    ORGANISATIONAL = "Organisational Abuse"
+    NEGLECT = "Neglect and Acts of Omission"
+    DOMESTIC = "Domestic Abuse"
+    SEXUAL_EXPLOITATION = "Sexual Exploitation"
+    MODERN_SLAVERY = "Modern Slavery"
+    SELF_NEGLECT = "Self-Neglect"
+
+
+class RiskLocation(LabelledEnum):
+    """Location of risk (SAC SG2b)."""
+
+    OWN_HOME = "Own Home"
+    COMMUNITY = "In the Community"
+    COMMUNITY_SERVICE = "Community Service"
+    CARE_HOME_NURSING = "Care Home - Nursing"
+    CARE_HOME_RESIDENTIAL = "Care Home - Residential"
+    HOSPITAL_ACUTE = "Hospital - Acute"
+    HOSPITAL_MENTAL_HEALTH = "Hospital - Mental Health"
+    HOSPITAL_COMMUNITY = "Hospital - Community"
+    OTHER = "Other"
+
+
+class RiskSource(LabelledEnum):
+    """Source of risk (SAC SG2b). Council, NHS trust and GP staff count as Other, not Service Provider."""
+
+    SERVICE_PROVIDER = "Service Provider"
+    KNOWN = "Other - Known to individual"
+    UNKNOWN = "Other - Unknown to individual"
+
+
+class ActionResult(LabelledEnum):
+    """Action and result of a concluded enquiry (SAC SG2c)."""
+
+    RISK_ACTION = "Risk identified and action taken"
+    RISK_NO_ACTION = "Risk identified and no action taken"
+    INCONCLUSIVE_ACTION = "Risk Assessment inconclusive and action taken"
+    INCONCLUSIVE_NO_ACTION = "Risk Assessment inconclusive and no action taken"
+    NO_RISK_ACTION = "No risk identified and action taken"
+    NO_RISK_NO_ACTION = "No risk identified and no action taken"
+    CEASED = "Enquiry ceased at individual's request and no action taken"
+
+
+class RiskOutcome(LabelledEnum):
+    """Risk outcome (SAC SG2e)."""
+
+    REMOVED = "Risk removed"
+    REDUCED = "Risk reduced"
+    REMAINED = "Risk remained"
+
+
+class MentalCapacity(LabelledEnum):
+    """Did the adult lack capacity to make decisions about the safeguarding enquiry? (SAC SG3a)."""
+
+    LACKED = "Yes, they lacked capacity"
+    NOT_LACKED = "No, they did not lack capacity"
+    DONT_KNOW = "Don't know"
+    NOT_RECORDED = "Not recorded"
+
+
+class MspAsked(LabelledEnum):
+    """Was the adult (or their representative) asked what outcomes they wanted? (SAC SG4a)."""
+
+    ASKED_EXPRESSED = "Yes they were asked and outcomes were expressed"
+    ASKED_NOT_EXPRESSED = "Yes they were asked but no outcomes were expressed"
+    NO = "No"
+    DONT_KNOW = "Don't Know"
+    NOT_RECORDED = "Not Recorded"
+
+
+class OutcomesAchieved(LabelledEnum):
+    """Were the desired outcomes achieved? (SAC SG4a)."""
+
+    FULLY = "Fully Achieved"
+    PARTIALLY = "Partially Achieved"
+    NOT = "Not Achieved"
+
+
+class PrimarySupportReason(LabelledEnum):
+    """Primary support reason (SAC SG1 breakdown)."""
+
+    PHYSICAL = "Physical Support"
+    SENSORY = "Sensory Support"
+    MEMORY_COGNITION = "Support with Memory and Cognition"
+    LEARNING_DISABILITY = "Learning Disability Support"
+    MENTAL_HEALTH = "Mental Health Support"
+    SOCIAL = "Social Support"
+    NONE = "No Support Reason"
+    NOT_KNOWN = "Not Known"
+
+
+class Sex(LabelledEnum):
+    """Sex as the SAC breakdowns count it."""
+
+    MALE = "Male"
+    FEMALE = "Female"
+    NOT_KNOWN = "Not Known"
+
+
+class RAG(LabelledEnum):
+    RED = "Red: immediate risk of serious harm"
+    AMBER = "Amber: risk of harm that needs action soon"
+    GREEN = "Green: no immediate risk"
+
+
+class ConsentToShare(LabelledEnum):
+    """Did the adult agree to their information being shared with partner agencies?"""
+
+    GIVEN = "Consent given"
+    REFUSED = "Consent refused"
+    NOT_POSSIBLE = "Not possible: the adult lacks capacity to decide"
+
+
+class OverrideReason(LabelledEnum):
+    """Why a refusal of consent to share was overridden."""
+
+    RISK_TO_OTHERS = "Risk to other people"
+    SERIOUS_CRIME = "A serious crime has been or may be committed"
+    VITAL_INTERESTS = "To protect the adult's vital interests"
+    COERCION = "Coercion or undue influence is suspected"
+    LEGAL_DUTY = "A legal duty or court order requires it"
+    PUBLIC_INTEREST = "Public interest"
+
+
+class TriageDecision(LabelledEnum):
+    S42_ENQUIRY = "Section 42 enquiry"
+    OTHER_ENQUIRY = "Other safeguarding enquiry"
+    QUALITY_CONCERN = "Quality concern for the provider"
+    NO_FURTHER_ACTION = "No further action"
+    SIGNPOSTED = "Signposted elsewhere"
+
+    @property
+    def needs_reason(self) -> bool:
+        return self in {TriageDecision.NO_FURTHER_ACTION, TriageDecision.SIGNPOSTED}
+
+
+class ConcernStatus(LabelledEnum):
+    SUBMITTED = "Submitted"
+    TRIAGED = "Triaged"
+    IN_PROGRESS = "In progress"
+    CLOSED = "Closed"
+
+
+class RaisedVia(LabelledEnum):
+    PROVIDER = "A care provider"
+    PARTNER = "A partner agency"
+    PUBLIC = "A member of the public"
