@@ -97,6 +97,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.audit.blueprint import bp as audit_bp
     from portal.auth.blueprint import bp as auth_bp
     from portal.concerns.blueprint import bp as concerns_bp
+    from portal.concerns.raising_blueprint import bp as raising_bp
+    from portal.notifications.blueprint import bp as notifications_bp
     from portal.glossary.blueprint import bp as glossary_bp
     from portal.pages.blueprint import bp as pages_bp
     from portal.people.blueprint import bp as people_bp
@@ -109,6 +111,8 @@ def _register_blueprints(app: Flask) -> None:
         people_bp,
         agreements_bp,
         concerns_bp,
+        raising_bp,
+        notifications_bp,
         audit_bp,
     ):
         app.register_blueprint(blueprint)

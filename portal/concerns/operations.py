@@ -168,6 +168,8 @@ def raise_concern(
         raise ConcernError("service", "Select a service in this area")
 
     membership = raised_by.membership if raised_by is not None else None
+    if raised_by is not None and membership is None:
+        raise ConcernError(WHOLE_RECORD, "Choose the agency you are working for before raising a concern")
     raising_agency = membership.agency if membership is not None else None
     if raising_agency is not None and raising_agency.is_provider and (service is None or service.provider_id != raising_agency.id):
         raise ConcernError("service", "Select one of your organisation's services")
