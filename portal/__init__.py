@@ -98,8 +98,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.auth.blueprint import bp as auth_bp
     from portal.concerns.blueprint import bp as concerns_bp
     from portal.concerns.raising_blueprint import bp as raising_bp
-    from portal.notifications.blueprint import bp as notifications_bp
     from portal.glossary.blueprint import bp as glossary_bp
+    from portal.notifications.blueprint import bp as notifications_bp
     from portal.pages.blueprint import bp as pages_bp
     from portal.people.blueprint import bp as people_bp
 

@@ -245,7 +245,11 @@ def concerns_visible_to(user):
     if _is_area_lead(membership):
         return sa.select(Concern).where(Concern.area_id == agency.area_id)
     if membership.role is Role.PROVIDER_STAFF:
-        return sa.select(Concern).where(Concern.raised_by_id == user.id)
+        # What they raised while at this provider: someone who moves on does not take it along.
+        return sa.select(Concern).where(Concern.raised_by_id == user.id, Concern.raising_agency_id == agency.id)
+    if membership.role is Role.SAFEGUARDING_LEAD:
+        # A designated lead in the police or an NHS trust: what their agency raised.
+        return sa.select(Concern).where(Concern.raising_agency_id == agency.id)
     if membership.role is Role.PROVIDER_MANAGER:
         return sa.select(Concern).where(Concern.raising_agency_id == agency.id)
     if membership.role is Role.COMMISSIONER:
@@ -281,15 +285,16 @@ NO_CONSENT = "withheld: no consent"
 def adult_details_disclosure(user, concern: Concern) -> Disclosure:
     """The field-level rule for the adult's personal details (name, date of birth, NHS number...).
 
-    The local authority's safeguarding leads and the agency that raised the concern always see
-    them. Anyone else needs both an information-sharing agreement in force covering personal
-    safeguarding data between their agency and the area's local authority, and the adult's
-    consent (or a recorded override of their refusal).
+    The area's local authority and the agency that raised the concern always see them (a refusal
+    keeps them there). Anyone else needs both an information-sharing agreement in force covering
+    personal safeguarding data between their agency and the area's local authority, and a basis
+    in consent: given, a recorded override of a refusal, or, where the adult lacks capacity to
+    decide, a recorded best-interests decision.
     """
     membership = _acting(user)
     if membership is None:
         return Disclosure(False, NO_AGREEMENT)
-    if _is_area_lead(membership) and membership.agency.area_id == concern.area_id:
+    if membership.agency.kind is AgencyKind.LOCAL_AUTHORITY and membership.agency.area_id == concern.area_id:
         return Disclosure(True)
     if concern.raising_agency_id is not None and concern.raising_agency_id == membership.agency_id:
         return Disclosure(True)
@@ -298,7 +303,8 @@ def adult_details_disclosure(user, concern: Concern) -> Disclosure:
     ).all()
     if not any(shares(membership.agency_id, DataCategory.PERSONAL_SAFEGUARDING, council) for council in councils):
         return Disclosure(False, NO_AGREEMENT)
-    if concern.consent is not ConsentToShare.GIVEN and not concern.overrides:
+    best_interests = concern.consent is ConsentToShare.NOT_POSSIBLE and bool(concern.best_interests_decision)
+    if concern.consent is not ConsentToShare.GIVEN and not concern.consent_overridden and not best_interests:
         return Disclosure(False, NO_CONSENT)
     return Disclosure(True)
 
@@ -353,7 +359,16 @@ def concern_audience(concern: Concern, *, local_authority_only: bool = False):
             agency.kind == AgencyKind.LOCAL_AUTHORITY,
             agency.area_id == concern.area_id,
         ),
-        sa.and_(Membership.role == Role.PROVIDER_STAFF, User.id == concern.raised_by_id),
+        sa.and_(
+            Membership.role == Role.PROVIDER_STAFF,
+            User.id == concern.raised_by_id,
+            Membership.agency_id == concern.raising_agency_id,
+        ),
+        sa.and_(
+            Membership.role == Role.SAFEGUARDING_LEAD,
+            agency.kind != AgencyKind.LOCAL_AUTHORITY,
+            Membership.agency_id == concern.raising_agency_id,
+        ),
         sa.and_(Membership.role == Role.PROVIDER_MANAGER, Membership.agency_id == concern.raising_agency_id),
         sa.and_(
             Membership.role.in_([Role.COMMISSIONER, Role.INSPECTOR]),

@@ -100,6 +100,19 @@ CONCERN_READERS = {
     "OTHER_AREA_ADMIN": MISSING, "ANONYMOUS": TO_SIGN_IN,
 }
 
+#: Case work on the concern: only the area's safeguarding lead. Those who can see the concern but
+#: not work on it get 403; those who cannot see it at all get 404, so its existence does not leak.
+LEAD_ONLY = {**CONCERN_READERS, "SAFEGUARDING_LEAD": OK, "PROVIDER_STAFF": FORBIDDEN, "PROVIDER_MANAGER": FORBIDDEN, "INSPECTOR": FORBIDDEN}
+#: Overriding a refusal: the lead, or a manager of the agency that raised the concern.
+OVERRIDERS = {**LEAD_ONLY, "PROVIDER_MANAGER": OK}
+#: Raising a concern: providers and partners who raise, not administrators or Board members.
+RAISERS = {
+    **{role: OK for role in ROLES}, "ADMINISTRATOR": FORBIDDEN, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN,
+    "OTHER_AREA_ADMIN": FORBIDDEN, "ANONYMOUS": TO_SIGN_IN,
+}
+#: Pages only the area's safeguarding leads use.
+LEADS = {**{viewer: FORBIDDEN for viewer in VIEWERS}, "SAFEGUARDING_LEAD": OK, "ANONYMOUS": TO_SIGN_IN}
+
 #: (method, URL pattern, expected answer per viewer). Patterns use the world's ids.
 MATRIX = [
     ("GET", "/", {**everyone(REDIRECT), "ANONYMOUS": OK}),
@@ -144,6 +157,29 @@ MATRIX = [
     ("GET", "/admin/agreements/{agreement}/revoke", admin_only()),
     ("GET", "/admin/audit", admin_only(other_area=OK)),
     ("GET", "/concerns/{concern}", CONCERN_READERS),
+    ("POST", "/concerns/{concern}/comments", CONCERN_READERS),
+    ("GET", "/concerns/{concern}/triage", LEAD_ONLY),
+    ("GET", "/concerns/{concern}/assign", LEAD_ONLY),
+    ("GET", "/concerns/{concern}/start", LEAD_ONLY),
+    ("GET", "/concerns/{concern}/msp", LEAD_ONLY),
+    ("GET", "/concerns/{concern}/outcomes/new", LEAD_ONLY),
+    ("GET", "/concerns/{concern}/advocate", LEAD_ONLY),
+    ("GET", "/concerns/{concern}/adult", LEAD_ONLY),
+    ("POST", "/concerns/{concern}/adult/link", LEAD_ONLY),
+    ("GET", "/concerns/{concern}/consent", LEAD_ONLY),
+    ("GET", "/concerns/{concern}/override", OVERRIDERS),
+    ("GET", "/concerns/{concern}/close", LEAD_ONLY),
+    ("GET", "/concerns/{concern}/reopen", LEAD_ONLY),
+    ("GET", "/concerns/overrides", LEADS),
+    ("GET", "/concerns/new", RAISERS),
+    ("GET", "/concerns", everyone(OK)),
+    ("GET", "/concerns/organisation", everyone(OK)),
+    ("GET", "/concerns/search", everyone(OK)),
+    ("GET", "/concerns/triage", LEADS),
+    ("GET", "/report-a-concern", everyone(OK, anonymous=OK)),
+    ("GET", "/report-a-concern/sent", everyone(REDIRECT, anonymous=REDIRECT)),
+    ("GET", "/notifications", everyone(OK)),
+    ("POST", "/notifications/read", everyone(REDIRECT)),
 ]
 
 

@@ -85,6 +85,7 @@ def upgrade():
     sa.Column('advocate_organisation', sa.String(length=200), nullable=True),
     sa.Column('advocate_arranged_on', sa.Date(), nullable=True),
     sa.Column('consent', sa.Enum('GIVEN', 'REFUSED', 'NOT_POSSIBLE', name='consenttoshare', native_enum=False), nullable=True),
+    sa.Column('consent_recorded_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('action_result', sa.Enum('RISK_ACTION', 'RISK_NO_ACTION', 'INCONCLUSIVE_ACTION', 'INCONCLUSIVE_NO_ACTION', 'NO_RISK_ACTION', 'NO_RISK_NO_ACTION', 'CEASED', name='actionresult', native_enum=False), nullable=True),
     sa.Column('risk_outcome', sa.Enum('REMOVED', 'REDUCED', 'REMAINED', name='riskoutcome', native_enum=False), nullable=True),

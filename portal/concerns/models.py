@@ -111,6 +111,8 @@ class Concern(TimestampMixin, VersionedMixin, db.Model):
     advocate_organisation: Mapped[str | None] = mapped_column(sa.String(200))
     advocate_arranged_on: Mapped[date | None]
     consent: Mapped[ConsentToShare | None] = mapped_column(enum_column(ConsentToShare))
+    #: When consent was last recorded; an override counts only for the refusal it answered.
+    consent_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Closure
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -154,7 +156,11 @@ class Concern(TimestampMixin, VersionedMixin, db.Model):
 
     @property
     def consent_overridden(self) -> bool:
-        return bool(self.overrides)
+        """Whether the current refusal has been overridden (an override of an earlier one does not count)."""
+        if self.consent is not ConsentToShare.REFUSED:
+            return False
+        since = self.consent_recorded_at
+        return any(since is None or override.decided_at >= since for override in self.overrides)
 
     @property
     def outcomes_expressed(self) -> bool:

@@ -9,7 +9,7 @@ question (``portal.policy``), asked by the caller first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -65,6 +65,12 @@ TRANSITIONS: dict[tuple[ConcernStatus, ConcernStatus], str] = {
 #: Longest free text accepted anywhere on a concern; longer text is refused, never cut.
 MAX_TEXT = 10_000
 
+#: Results where a risk was found or could not be ruled out: only these have a risk outcome (SG2e).
+RISK_FOUND = frozenset({
+    ActionResult.RISK_ACTION, ActionResult.RISK_NO_ACTION,
+    ActionResult.INCONCLUSIVE_ACTION, ActionResult.INCONCLUSIVE_NO_ACTION,
+})
+
 
 class ConcernError(RuleError):
     """A change to a concern that the rules do not allow; the message explains why to the person."""
@@ -89,17 +95,21 @@ def allowed_moves(status: ConcernStatus) -> list[ConcernStatus]:
     return [to for (frm, to) in TRANSITIONS if frm is status]
 
 
-def _move(concern: Concern, to: ConcernStatus) -> str:
-    verb = TRANSITIONS.get((concern.status, to))
-    if verb is None:
+def _check_move(concern: Concern, to: ConcernStatus, verb: str) -> None:
+    """Refuse a move that is not in the lifecycle, or that is the right move made the wrong way
+    (starting work on a closed concern would reopen it without a reason)."""
+    if TRANSITIONS.get((concern.status, to)) != verb:
         allowed = ", ".join(s.label.lower() for s in allowed_moves(concern.status)) or "nothing"
         raise ConcernError(
             WHOLE_RECORD,
             f"This concern is {concern.status.label.lower()}, so it cannot move to "
             f"{to.label.lower()}. From here it can only move to: {allowed}.",
         )
+
+
+def _move(concern: Concern, to: ConcernStatus, verb: str) -> None:
+    _check_move(concern, to, verb)
     concern.status = to
-    return verb
 
 
 def _event(concern: Concern, kind: str, summary: str, by: User | None) -> None:
@@ -154,8 +164,12 @@ def raise_concern(
     reporter_name: str | None = None,
     reporter_contact: str | None = None,
     reporter_relationship: str | None = None,
+    raised_at: datetime | None = None,
 ) -> Concern:
-    """Record a new concern, from a signed-in person (``raised_by``) or the public form (None)."""
+    """Record a new concern, from a signed-in person (``raised_by``) or the public form (None).
+
+    ``raised_at`` is for records made after the event (imports, the demo); it defaults to now.
+    """
     if not (what_happened or "").strip():
         raise ConcernError("what_happened", "Enter what happened")
     _check_text("what_happened", what_happened, "What happened")
@@ -176,12 +190,15 @@ def raise_concern(
     via = RaisedVia.PUBLIC if raised_by is None else RaisedVia.PROVIDER if raising_agency.is_provider else RaisedVia.PARTNER
 
     now = utcnow()
+    if raised_at is not None and raised_at > now:
+        raise ConcernError("raised_at", "A concern cannot be raised in the future")
+    raised_at = raised_at or now
     concern = Concern(
-        reference=next_reference(now.year),
+        reference=next_reference(raised_at.year),
         area=area,
         status=S.SUBMITTED,
         raised_via=via,
-        raised_at=now,
+        raised_at=raised_at,
         raised_by=raised_by,
         raising_agency=raising_agency,
         reporter_name=reporter_name or None,
@@ -196,6 +213,7 @@ def raise_concern(
         immediate_risk=immediate_risk,
         immediate_action=immediate_action or None,
         consent=consent,
+        consent_recorded_at=raised_at if consent is not None else None,
     )
     concern.abuse_types = set(abuse_types)
     if adult is not None and adult.name:
@@ -229,7 +247,7 @@ def triage_concern(concern: Concern, *, decision: TriageDecision, reason: str | 
     if decision.needs_reason and not (reason or "").strip():
         raise ConcernError("reason", f"Enter why the decision is {decision.label.lower()}")
     _check_text("reason", reason, "Reason")
-    _move(concern, S.TRIAGED)
+    _move(concern, S.TRIAGED, "triaged")
     concern.triage_decision = decision
     concern.triage_reason = (reason or "").strip() or None
     concern.triaged_at = utcnow()
@@ -257,13 +275,14 @@ def assign_concern(concern: Concern, *, lead: User, by: User) -> None:
 
 def start_work(concern: Concern, *, by: User) -> None:
     """Move a triaged concern into progress; the advocacy gate holds it until an advocate is recorded."""
+    _check_move(concern, S.IN_PROGRESS, "started")
     if concern.status is S.TRIAGED and concern.advocate_required and not concern.advocate_recorded:
         raise ConcernError(
             WHOLE_RECORD,
             "An independent advocate must be arranged first: the adult has substantial difficulty "
             "being involved and nobody appropriate to support them. Record the advocate, then start work.",
         )
-    _move(concern, S.IN_PROGRESS)
+    _move(concern, S.IN_PROGRESS, "started")
     _event(concern, "started", "Work started", by)
     _audit(concern, "start", "work started", by)
 
@@ -345,6 +364,8 @@ def add_desired_outcome(concern: Concern, *, words: str, by: User) -> DesiredOut
 
 
 def record_advocate(concern: Concern, *, name: str, organisation: str | None, arranged_on: date, by: User) -> None:
+    if concern.status is S.CLOSED:
+        raise ConcernError(WHOLE_RECORD, "This concern is closed: reopen it to record an advocate")
     if not (name or "").strip():
         raise ConcernError("advocate_name", "Enter the advocate's name")
     if arranged_on > date.today():
@@ -376,10 +397,17 @@ def link_adult(concern: Concern, adult: Adult, *, by: User) -> None:
     """Point a concern at an adult already known from another concern (the lead decides they match)."""
     if adult.area_id != concern.area_id:
         raise ConcernError("adult", "Select an adult in this area")
-    previous = concern.adult_id
+    previous = concern.adult
     concern.adult = adult
     _event(concern, "linked", "Linked to the same adult as earlier concerns", by)
-    _audit(concern, "link_adult", "linked to a known adult", by, adult_id=adult.id, previous=previous)
+    _audit(concern, "link_adult", "linked to a known adult", by, adult_id=adult.id, previous=previous.id if previous else None)
+    if previous is not None and previous.id != adult.id:
+        db.session.flush()
+        still_used = db.session.scalar(sa.select(sa.func.count(Concern.id)).where(Concern.adult_id == previous.id))
+        if not still_used:
+            # The duplicate record would otherwise keep personal data attached to nothing.
+            record("adult.merge", "Duplicate record of an adult removed after linking", target=previous, actor=by, details={"kept": adult.id})
+            db.session.delete(previous)
 
 
 def other_concerns_about(concern: Concern) -> list[Concern]:
@@ -396,6 +424,7 @@ def record_consent(concern: Concern, *, consent: ConsentToShare, by: User) -> No
     before = concern.consent
     concern.consent = consent
     if before is not consent:
+        concern.consent_recorded_at = utcnow()
         _event(concern, "consent", f"Consent to share: {consent.label}", by)
         _audit(concern, "consent", consent.label, by, consent=[before, consent])
 
@@ -412,6 +441,8 @@ def override_consent(
     """Share although the adult refused: why, who decided, when, and whether the adult was told."""
     if concern.consent is not ConsentToShare.REFUSED:
         raise ConcernError(WHOLE_RECORD, "Only a refusal of consent can be overridden")
+    if concern.consent_overridden:
+        raise ConcernError(WHOLE_RECORD, "This refusal has already been overridden")
     if not (explanation or "").strip():
         raise ConcernError("explanation", "Explain why the adult's refusal is being overridden")
     _check_text("explanation", explanation, "Explanation")
@@ -444,30 +475,38 @@ def close_concern(
     by: User,
 ) -> None:
     """Close with the outcomes the national return asks for, and the adult's own view."""
+    _check_move(concern, S.CLOSED, "closed")
     problems = []
     if action_result is None:
         problems.append(("action_result", "Select the action taken and its result"))
-    if risk_outcome is None:
+    if risk_outcome is None and (action_result is None or action_result in RISK_FOUND):
         problems.append(("risk_outcome", "Select whether the risk was removed, reduced or remained"))
     if concern.outcomes_expressed and outcomes_achieved is None:
         problems.append(("outcomes_achieved", "Select whether the outcomes the adult wanted were achieved"))
     if concern.msp_asked is None:
         problems.append((WHOLE_RECORD, "Record whether the adult was asked what outcomes they wanted before closing"))
+    elif concern.outcomes_expressed and not concern.desired_outcomes:
+        problems.append((WHOLE_RECORD, "Record the outcomes the adult wanted, in their own words, before closing"))
+    if concern.advocate_required and not concern.advocate_recorded:
+        problems.append((WHOLE_RECORD, "Record the independent advocate before closing: the adult needs one to be involved"))
     if adult_feedback is not None and len(adult_feedback) > MAX_TEXT:
         problems.append(("adult_feedback", f"The adult's feedback must be {MAX_TEXT:,} characters or fewer"))
     if problems:
         raise ConcernError(problems[0][0], problems[0][1], problems)
-    _move(concern, S.CLOSED)
+    _move(concern, S.CLOSED, "closed")
     concern.closed_at = utcnow()
     concern.action_result = action_result
     concern.risk_outcome = risk_outcome
     concern.outcomes_achieved = outcomes_achieved if concern.outcomes_expressed else None
     concern.adult_feedback = (adult_feedback or "").strip() or None
-    summary = f"Closed: {action_result.label}; {risk_outcome.label}"
+    summary = f"Closed: {action_result.label}" + (f"; {risk_outcome.label}" if risk_outcome else "")
     if concern.outcomes_achieved:
         summary += f"; outcomes {concern.outcomes_achieved.label.lower()}"
     _event(concern, "closed", summary, by)
-    _audit(concern, "close", summary, by, action_result=action_result, risk_outcome=risk_outcome, outcomes_achieved=outcomes_achieved)
+    _audit(
+        concern, "close", summary, by,
+        action_result=action_result, risk_outcome=risk_outcome, outcomes_achieved=concern.outcomes_achieved,
+    )
     notify(NotificationEvent.CONCERN_CLOSED, concern, _audience(concern), actor=by)
 
 
@@ -475,8 +514,10 @@ def reopen_concern(concern: Concern, *, reason: str, by: User) -> None:
     if not (reason or "").strip():
         raise ConcernError("reason", "Enter why the concern is being reopened")
     _check_text("reason", reason, "Reason")
-    _move(concern, S.IN_PROGRESS)
-    concern.closed_at = None
+    _move(concern, S.IN_PROGRESS, "reopened")
+    # The earlier closure stays on the timeline; the answers go, so figures never count it twice.
+    concern.closed_at = concern.action_result = concern.risk_outcome = None
+    concern.outcomes_achieved = concern.adult_feedback = None
     _event(concern, "reopened", f"Reopened: {reason.strip()}", by)
     _audit(concern, "reopen", "reopened", by, reason=reason.strip())
     notify(NotificationEvent.CONCERN_REOPENED, concern, _audience(concern), actor=by)
@@ -487,6 +528,8 @@ def reopen_concern(concern: Concern, *, reason: str, by: User) -> None:
 
 def add_comment(concern: Concern, *, body: str, local_authority_only: bool, by: User) -> Comment:
     body = (body or "").strip()
+    if by.membership is None:
+        raise ConcernError(WHOLE_RECORD, "Choose the agency you are working for before commenting")
     if not body:
         raise ConcernError("body", "Enter a comment")
     _check_text("body", body, "Comment")

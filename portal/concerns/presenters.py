@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from portal import policy
 from portal.audit.operations import record
 from portal.concerns.models import Comment, Concern
-from portal.extensions import db
 
 
 @dataclass(frozen=True)
@@ -64,9 +63,9 @@ def present_concern(user, concern: Concern, *, audit: bool = True) -> ConcernVie
                     "concern.view_personal",
                     f"{concern.reference}: personal details of the adult seen",
                     target=concern,
+                    actor=user,
                     details={"adult_id": concern.adult_id},
                 )
-                db.session.commit()
         else:
             adult = AdultView(shown=False, withheld_because=disclosure.withheld_because)
     return ConcernView(

@@ -8,7 +8,7 @@ from wtforms.validators import ValidationError
 def nhs_number_is_valid(value: str) -> bool:
     """Ten digits whose last is the modulus 11 check digit of the first nine."""
     digits = value.replace(" ", "").replace("-", "")
-    if len(digits) != 10 or not digits.isdigit():
+    if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):
         return False
     total = sum(int(digit) * weight for digit, weight in zip(digits[:9], range(10, 1, -1), strict=True))
     check = 11 - total % 11

@@ -56,7 +56,9 @@ ROLE_AGENCY_KINDS: dict[Role, frozenset[AgencyKind]] = {
     Role.PROVIDER_STAFF: frozenset({AgencyKind.CARE_PROVIDER}),
     Role.PROVIDER_MANAGER: frozenset({AgencyKind.CARE_PROVIDER}),
     Role.COMMISSIONER: frozenset({AgencyKind.LOCAL_AUTHORITY, AgencyKind.NHS_ICB}),
-    Role.SAFEGUARDING_LEAD: frozenset({AgencyKind.LOCAL_AUTHORITY}),
+    # Designated safeguarding leads in the police and NHS trusts raise concerns for their agency;
+    # only the local authority's leads triage and work on them.
+    Role.SAFEGUARDING_LEAD: frozenset({AgencyKind.LOCAL_AUTHORITY, AgencyKind.POLICE, AgencyKind.NHS_TRUST}),
     Role.INSPECTOR: frozenset({AgencyKind.REGULATOR}),
     Role.SAB_MEMBER: frozenset(AgencyKind) - {AgencyKind.CARE_PROVIDER},
     Role.SAB_CHAIR: frozenset({AgencyKind.SAB}),

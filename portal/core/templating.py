@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, request, url_for
 from flask_login import current_user
 
+from portal.notifications.operations import unread_count
 from portal.policy import Capability, can
 
 LONDON = ZoneInfo("Europe/London")
@@ -16,6 +17,8 @@ LONDON = ZoneInfo("Europe/London")
 NAVIGATION = [
     ("Home", "pages.home", None),
     ("My agency", "agencies.own_agency", Capability.VIEW_OWN_AGENCY),
+    ("Concerns", "raising.my_concerns", Capability.RAISE_CONCERN),
+    ("Triage", "raising.triage_queue", Capability.WORK_ON_CONCERNS),
     ("Agencies", "agencies.list_agencies", Capability.MANAGE_AGENCIES),
     ("People", "people.list_people", Capability.MANAGE_PEOPLE),
     ("Agreements", "agreements.list_agreements", None),
@@ -32,10 +35,11 @@ def navigation_for(user) -> list[dict]:
     else:
         items = [(label, endpoint) for label, endpoint, cap in NAVIGATION if cap is None or can(user, cap)]
     entries = [{"text": label, "href": url_for(endpoint)} for label, endpoint in items]
+    matching = [e for e in entries if request.path == e["href"] or request.path.startswith(e["href"] + "/")]
+    # Only the closest match is marked, so /concerns/triage lights up "Triage", not "Concerns" too.
+    closest = max(matching, key=lambda e: len(e["href"]), default=None)
     for entry in entries:
-        entry["active"] = request.path == entry["href"] or request.path.startswith(
-            entry["href"] + "/"
-        )
+        entry["active"] = entry is closest
     return entries
 
 
@@ -83,4 +87,5 @@ def register(app: Flask) -> None:
             "service_name": app.config["SERVICE_NAME"],
             "navigation": navigation_for(current_user),
             "acting": getattr(current_user, "membership", None),
+            "unread_notifications": unread_count(current_user) if current_user.is_authenticated else None,
         }

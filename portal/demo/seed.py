@@ -27,6 +27,7 @@ from portal.core.codes import (
     SpecialCategoryCondition,
 )
 from portal.core.db import utcnow
+from portal.demo.concerns import seed_concerns
 from portal.extensions import db
 from portal.people.models import Membership, User
 
@@ -210,6 +211,16 @@ def seed_demo() -> bool:
         lawful_basis=LawfulBasis.PUBLIC_TASK, condition=SpecialCategoryCondition.SUBSTANTIAL_PUBLIC_INTEREST,
         starts=-1500, review=-700, ends=-400,
     )
+    _agreement(
+        area, agencies, today,
+        title="Adult safeguarding information sharing agreement 2025 to 2028",
+        purpose="To share personal information about adults at risk between the council, the NHS and the police for safeguarding enquiries under section 42 of the Care Act 2014, replacing the 2022 to 2025 agreement.",
+        parties=[COUNCIL, ICB, POLICE],
+        categories={DataCategory.PERSONAL_SAFEGUARDING, DataCategory.PROVIDER_INTELLIGENCE},
+        lawful_basis=LawfulBasis.PUBLIC_TASK, condition=SpecialCategoryCondition.SUBSTANTIAL_PUBLIC_INTEREST,
+        starts=-399, review=330, ends=700,
+    )
+    seed_concerns(area, agencies, users)
     db.session.commit()
     return True
 

@@ -1,10 +1,24 @@
 """Fixtures for concerns: an area with a council, a provider and its service, and a factory."""
 
+from datetime import date
+from types import SimpleNamespace
+
 import pytest
 
 from portal.concerns import operations
 from portal.concerns.operations import AdultDetails
-from portal.core.codes import AbuseType, AgencyKind, Role
+from portal.core.codes import (
+    AbuseType,
+    ActionResult,
+    AgencyKind,
+    ConcernStatus,
+    ConsentToShare,
+    MspAsked,
+    RiskOutcome,
+    Role,
+    Sex,
+    TriageDecision,
+)
 
 
 @pytest.fixture
@@ -55,3 +69,150 @@ def make_concern(db_session, area, service, staff):
         return concern
 
     return make
+
+
+@pytest.fixture
+def record_msp(db_session):
+    """Record Making Safeguarding Personal answers through the real operation; others stay unanswered."""
+
+    def record(concern, *, by, **answers):
+        values = dict.fromkeys(operations.MSP_FIELDS)
+        values.update(answers)
+        operations.record_msp(concern, by=by, **values)
+
+    return record
+
+
+@pytest.fixture
+def concern_at(db_session, make_concern, lead, record_msp):
+    """A concern moved by the real operations to ``status``, the adult having been asked about outcomes."""
+
+    def make(status: ConcernStatus, **overrides):
+        concern = make_concern(**overrides)
+        record_msp(concern, by=lead, msp_asked=MspAsked.ASKED_NOT_EXPRESSED)
+        if status is not ConcernStatus.SUBMITTED:
+            operations.triage_concern(concern, decision=TriageDecision.S42_ENQUIRY, reason=None, by=lead)
+        if status in {ConcernStatus.IN_PROGRESS, ConcernStatus.CLOSED}:
+            operations.start_work(concern, by=lead)
+        if status is ConcernStatus.CLOSED:
+            operations.close_concern(
+                concern,
+                action_result=ActionResult.RISK_ACTION,
+                risk_outcome=RiskOutcome.REDUCED,
+                outcomes_achieved=None,
+                adult_feedback=None,
+                by=lead,
+            )
+        db_session.commit()
+        assert concern.status is status
+        return concern
+
+    return make
+
+
+@pytest.fixture
+def partnership(
+    make_area, make_agency, make_service, make_commissioning, make_user, area, council, provider, service, lead, staff
+):
+    """One area's partners and a person in every role, plus a safeguarding lead from another area.
+
+    Provider A (``provider``) runs service A1 (``service``), commissioned by the council and the
+    ICB; provider B runs service B1, commissioned by the council alone. Everyone acts in their only
+    membership.
+    """
+    icb = make_agency(AgencyKind.NHS_ICB, name="Testshire ICB")
+    regulator = make_agency(AgencyKind.REGULATOR, name="Care Regulator")
+    board = make_agency(AgencyKind.SAB, name="Testshire Safeguarding Adults Board")
+    police = make_agency(AgencyKind.POLICE, name="Testshire Police")
+    provider_b = make_agency(AgencyKind.CARE_PROVIDER, name="Hillside Homes")
+    service_b = make_service(provider_b, name="Hillside Court")
+    make_commissioning(service, council)
+    make_commissioning(service, icb)
+    make_commissioning(service_b, council)
+    elsewhere = make_area("Otherton")
+    other_council = make_agency(AgencyKind.LOCAL_AUTHORITY, name="Otherton Council", area=elsewhere)
+
+    def person(role, agency, name):
+        user = make_user(role, agency=agency, name=name)
+        user.membership = user.active_memberships[0]
+        return user
+
+    people = {
+        "council_lead": lead,
+        "council_commissioner": person(Role.COMMISSIONER, council, "Cal Commissioner"),
+        "icb_commissioner": person(Role.COMMISSIONER, icb, "Ira Commissioner"),
+        "inspector": person(Role.INSPECTOR, regulator, "Ines Inspector"),
+        "staff_a": staff,
+        "other_staff_a": person(Role.PROVIDER_STAFF, provider, "Ola Staff"),
+        "manager_a": person(Role.PROVIDER_MANAGER, provider, "Max Manager"),
+        "staff_b": person(Role.PROVIDER_STAFF, provider_b, "Bea Staff"),
+        "manager_b": person(Role.PROVIDER_MANAGER, provider_b, "Ben Manager"),
+        "council_sab_member": person(Role.SAB_MEMBER, council, "Cy Member"),
+        "police_sab_member": person(Role.SAB_MEMBER, police, "Pip Member"),
+        "sab_member": person(Role.SAB_MEMBER, board, "Sol Member"),
+        "sab_chair": person(Role.SAB_CHAIR, board, "Cass Chair"),
+        "administrator": person(Role.ADMINISTRATOR, council, "Ada Admin"),
+        "other_area_lead": person(Role.SAFEGUARDING_LEAD, other_council, "Otto Lead"),
+    }
+    return SimpleNamespace(
+        area=area,
+        council=council,
+        icb=icb,
+        regulator=regulator,
+        board=board,
+        police=police,
+        provider_a=provider,
+        service_a=service,
+        provider_b=provider_b,
+        service_b=service_b,
+        other_area=elsewhere,
+        other_council=other_council,
+        people=people,
+        **people,
+    )
+
+
+@pytest.fixture
+def partnership_concerns(partnership, make_concern):
+    """Four concerns in the partnership, named by what sets them apart.
+
+    ``given``: raised by provider A's staff about A1, consent given. ``refused``: raised by another of
+    provider A's staff about A1, consent refused. ``public``: from the public form, about no service.
+    ``icb``: raised by the ICB's commissioner about B1, consent given.
+    """
+    p = partnership
+    return {
+        "given": make_concern(
+            raised_by=p.staff_a,
+            service=p.service_a,
+            consent=ConsentToShare.GIVEN,
+            adult=AdultDetails(
+                name="Jo Given",
+                date_of_birth=date(1941, 3, 2),
+                nhs_number="9434765919",
+                sex=Sex.FEMALE,
+                address="1 Elm Row",
+            ),
+        ),
+        "refused": make_concern(
+            raised_by=p.other_staff_a,
+            service=p.service_a,
+            consent=ConsentToShare.REFUSED,
+            adult=AdultDetails(name="Jo Refused", date_of_birth=date(1950, 6, 7), nhs_number="4010232137"),
+        ),
+        "public": make_concern(
+            raised_by=None,
+            service=None,
+            abuse_types=set(),
+            adult=AdultDetails(name="Jo Public"),
+            reporter_name="Nel Neighbour",
+            reporter_contact="07700 900123",
+            reporter_relationship="Neighbour",
+        ),
+        "icb": make_concern(
+            raised_by=p.icb_commissioner,
+            service=p.service_b,
+            consent=ConsentToShare.GIVEN,
+            adult=AdultDetails(name="Jo Icb", date_of_birth=date(1938, 1, 9)),
+        ),
+    }

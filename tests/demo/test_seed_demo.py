@@ -41,7 +41,7 @@ def test_seed_demo_builds_the_area_and_running_again_changes_nothing(app, db_ses
     assert roles == set(Role)
 
     statuses = sorted(a.status_on(date.today()).name for a in db_session.scalars(sa.select(Agreement)))
-    assert statuses == sorted([AgreementStatus.ACTIVE.name, AgreementStatus.EXPIRED.name])
+    assert statuses == sorted([AgreementStatus.ACTIVE.name, AgreementStatus.ACTIVE.name, AgreementStatus.EXPIRED.name])
     assert verify_chain().intact
 
 
