@@ -125,6 +125,10 @@ class Config:
         #: Sign-in attempts allowed from one address (Flask-Limiter syntax).
         self.SIGN_IN_RATE_LIMIT = env_str("SIGN_IN_RATE_LIMIT", "20 per 10 minutes")
         self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+        #: Reports through the public form allowed from one address.
+        self.PUBLIC_REPORT_RATE_LIMIT = env_str("PUBLIC_REPORT_RATE_LIMIT", "5 per hour")
+        #: Reverse proxies in front of the portal whose X-Forwarded-For to trust (0: none).
+        self.TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
         #: Hours an invitation link stays valid.
         self.INVITATION_VALID_HOURS = env_int("INVITATION_VALID_HOURS", 72)
         self.PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 12)
@@ -165,7 +169,7 @@ class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     #: High enough that ordinary tests never meet it; the throttling test lowers it.
-    FIXED = {"SIGN_IN_RATE_LIMIT": "10000 per minute", "MAIL_SERVER": None}
+    FIXED = {"SIGN_IN_RATE_LIMIT": "10000 per minute", "PUBLIC_REPORT_RATE_LIMIT": "10000 per minute", "MAIL_SERVER": None}
 
     def default_secret_key(self, instance_dir: Path) -> str:
         return TEST_SECRET_KEY

@@ -17,6 +17,12 @@ def create_app(config: Config | str | None = None) -> Flask:
         config = load_config(config)
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config)
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        # Behind a proxy, rate limits and the audit trail need the person's address, not the proxy's.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     app.jinja_loader = ChoiceLoader(
         [

@@ -26,7 +26,7 @@ def upgrade():
     op.create_table('adult',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('area_id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=True),
     sa.Column('date_of_birth', sa.Date(), nullable=True),
     sa.Column('nhs_number', sa.String(length=10), nullable=True),
     sa.Column('sex', sa.Enum('MALE', 'FEMALE', 'NOT_KNOWN', name='sex', native_enum=False), nullable=True),

@@ -74,7 +74,8 @@ class EditServiceForm(ServiceForm):
 class CommissioningForm(Form):
     commissioner = SelectField("Commissioner", [required("Select the commissioning agency")])
     starts_on = DateField("Contract start date", [required("Enter the contract start date")], description="For example, 1 4 2026")
-    ends_on = DateField("Contract end date (optional)", [Optional()], description="Leave empty if the contract runs on")
+    # No Optional(): it would clear "must include a day" for a half-filled date; empty is None anyway.
+    ends_on = DateField("Contract end date (optional)", description="Leave empty if the contract runs on")
     submit = SubmitField("Add commissioner")
 
     def validate_ends_on(self, field):

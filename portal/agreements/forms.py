@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput
 from wtforms import fields
 from wtforms.validators import ValidationError
 
@@ -12,6 +11,7 @@ from portal.core.codes import (
     SpecialCategoryCondition,
 )
 from portal.core.forms import (
+    CheckboxesWidget,
     DateField,
     EnumCheckboxesField,
     EnumRadioField,
@@ -31,7 +31,7 @@ NO_CONDITION = ""
 class PartiesField(fields.SelectMultipleField):
     """Checkboxes of agencies, by id; ``data`` is a list of ints. The view sets the choices."""
 
-    widget = GovCheckboxesInput()
+    widget = CheckboxesWidget()
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("coerce", int)

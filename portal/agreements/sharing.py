@@ -8,14 +8,8 @@ import sqlalchemy as sa
 
 from portal.agreements.models import Agreement, AgreementCategory, AgreementParty
 from portal.core.codes import DataCategory
+from portal.core.workdays import london_today
 from portal.extensions import db
-
-
-def london_today() -> date:
-    """Today's date in England, which is what an agreement's dates mean."""
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo("Europe/London")).date()
 
 
 def _in_force(category: DataCategory, on: date):

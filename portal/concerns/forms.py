@@ -7,7 +7,6 @@ web, the CLI or an import.
 
 from __future__ import annotations
 
-from govuk_frontend_wtf.wtforms_widgets import GovRadioInput
 from wtforms import fields
 
 from portal.concerns.operations import MAX_TEXT
@@ -32,6 +31,7 @@ from portal.core.forms import (
     EnumSelectField,
     Form,
     Optional,
+    RadiosWidget,
     SelectField,
     StopValidation,
     SubmitField,
@@ -61,7 +61,7 @@ def plain_nhs_digits(form, field) -> None:
 class YesNoField(fields.RadioField):
     """Yes / No radios, optionally with "Not yet known"; ``data`` is True, False or None."""
 
-    widget = GovRadioInput()
+    widget = RadiosWidget()
 
     def __init__(self, label=None, validators=None, unknown_label: str | None = None, **kwargs):
         choices = [("yes", "Yes"), ("no", "No")]
@@ -194,7 +194,7 @@ class AdvocateForm(Form):
 
 class AdultForm(Form):
     name = TextField("Full name", [max_length(200, "Full name")])
-    date_of_birth = DateField("Date of birth (optional)", [Optional()], description="For example, 31 3 1940")
+    date_of_birth = DateField("Date of birth (optional)", [not_in_future("Date of birth must be in the past")], description="For example, 31 3 1940")
     nhs_number = TextField(
         "NHS number (optional)", [max_length(12, "NHS number"), plain_nhs_digits, nhs_number], description="10 digits, like 943 476 5919"
     )

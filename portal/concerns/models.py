@@ -36,7 +36,8 @@ class Adult(TimestampMixin, VersionedMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     area_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"), index=True)
-    name: Mapped[str] = mapped_column(sa.String(200))
+    #: Empty when a member of the public knew where the adult lives but not their name.
+    name: Mapped[str | None] = mapped_column(sa.String(200))
     date_of_birth: Mapped[date | None]
     #: Ten digits, checked with the NHS number's modulus 11 check digit.
     nhs_number: Mapped[str | None] = mapped_column(sa.String(10), index=True)

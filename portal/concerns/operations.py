@@ -47,6 +47,7 @@ from portal.core.codes import (
 )
 from portal.core.db import utcnow
 from portal.core.rules import WHOLE_RECORD, RuleError
+from portal.core.workdays import london_today
 from portal.extensions import db
 from portal.notifications.models import NotificationEvent
 from portal.notifications.operations import notify
@@ -78,9 +79,9 @@ class ConcernError(RuleError):
 
 @dataclass
 class AdultDetails:
-    """What is known about the adult when a concern is raised; only the name is required."""
+    """What is known about the adult when a concern is raised; any detail may be missing."""
 
-    name: str
+    name: str | None = None
     date_of_birth: date | None = None
     nhs_number: str | None = None
     sex: Sex | None = None
@@ -123,9 +124,18 @@ def _audit(concern: Concern, action: str, summary: str, by: User | None, **detai
     record(f"concern.{action}", f"{concern.reference}: {summary}", target=concern, actor=by, details=details)
 
 
-def _check_text(field: str, value: str | None, label: str) -> None:
-    if value is not None and len(value) > MAX_TEXT:
-        raise ConcernError(field, f"{label} must be {MAX_TEXT:,} characters or fewer")
+def _check_text(field: str, value: str | None, label: str, limit: int = MAX_TEXT) -> None:
+    if value is not None and len(value) > limit:
+        raise ConcernError(field, f"{label} must be {limit:,} characters or fewer")
+
+
+#: The short fields about the adult and their limits (the columns' sizes).
+ADULT_LIMITS = {"name": 200, "nhs_number": 10, "address": 300, "postcode": 8, "preferred_language": 100, "communication_needs": MAX_TEXT}
+
+
+def _check_adult(details: AdultDetails) -> None:
+    for name, limit in ADULT_LIMITS.items():
+        _check_text(name, getattr(details, name), name.replace("_", " ").capitalize(), limit)
 
 
 def next_reference(year: int) -> str:
@@ -174,9 +184,13 @@ def raise_concern(
         raise ConcernError("what_happened", "Enter what happened")
     _check_text("what_happened", what_happened, "What happened")
     _check_text("immediate_action", immediate_action, "What was done straight away")
+    for name, value in (("reporter_name", reporter_name), ("reporter_contact", reporter_contact), ("reporter_relationship", reporter_relationship)):
+        _check_text(name, value, name.replace("_", " ").capitalize(), 200)
+    if adult is not None:
+        _check_adult(adult)
     if not abuse_types and raised_by is not None:
         raise ConcernError("abuse_types", "Select at least one type of abuse or neglect")
-    if happened_on is not None and happened_on > date.today():
+    if happened_on is not None and happened_on > london_today():
         raise ConcernError("happened_on", "The date it happened must be today or in the past")
     if service is not None and service.provider.area_id != area.id:
         raise ConcernError("service", "Select a service in this area")
@@ -216,7 +230,7 @@ def raise_concern(
         consent_recorded_at=raised_at if consent is not None else None,
     )
     concern.abuse_types = set(abuse_types)
-    if adult is not None and adult.name:
+    if adult is not None and any(vars(adult).values()):
         concern.adult = Adult(area=area, **vars(adult))
     db.session.add(concern)
     db.session.flush()
@@ -267,6 +281,8 @@ def assign_concern(concern: Concern, *, lead: User, by: User) -> None:
         raise ConcernError("assign_to", "Select a safeguarding lead in this area")
     if concern.status is S.CLOSED:
         raise ConcernError(WHOLE_RECORD, "This concern is closed: reopen it before assigning it")
+    if concern.assigned_to_id == lead.id:
+        return
     concern.assigned_to = lead
     _event(concern, "assigned", f"Assigned to {lead.name}", by)
     _audit(concern, "assign", f"assigned to {lead.email}", by, assigned_to=lead.id)
@@ -322,8 +338,13 @@ def record_msp(
     """Record what the adult said and how they want to be involved; capacity and advocacy."""
     if concern.status is S.CLOSED:
         raise ConcernError(WHOLE_RECORD, "This concern is closed: reopen it to change the record")
-    for field in ("adult_views", "best_interests_decision", "past_present_wishes"):
-        _check_text(field, locals()[field], MSP_FIELDS[field])
+    for field, value in (
+        ("adult_views", adult_views), ("best_interests_decision", best_interests_decision),
+        ("past_present_wishes", past_present_wishes),
+    ):
+        _check_text(field, value, MSP_FIELDS[field])
+    _check_text("preferred_contact", preferred_contact, MSP_FIELDS["preferred_contact"], 300)
+    _check_text("preferred_meeting_place", preferred_meeting_place, MSP_FIELDS["preferred_meeting_place"], 300)
     if mental_capacity is MentalCapacity.LACKED and not (best_interests_decision or "").strip():
         raise ConcernError(
             "best_interests_decision",
@@ -368,7 +389,9 @@ def record_advocate(concern: Concern, *, name: str, organisation: str | None, ar
         raise ConcernError(WHOLE_RECORD, "This concern is closed: reopen it to record an advocate")
     if not (name or "").strip():
         raise ConcernError("advocate_name", "Enter the advocate's name")
-    if arranged_on > date.today():
+    _check_text("advocate_name", name.strip(), "The advocate's name", 200)
+    _check_text("advocate_organisation", (organisation or "").strip(), "The advocate's organisation", 200)
+    if arranged_on > london_today():
         raise ConcernError("advocate_arranged_on", "The date arranged must be today or in the past")
     concern.advocate_name = name.strip()
     concern.advocate_organisation = (organisation or "").strip() or None
@@ -381,7 +404,8 @@ def update_adult(concern: Concern, details: AdultDetails, *, by: User) -> None:
     """Record or correct what is known about the adult."""
     if not (details.name or "").strip():
         raise ConcernError("name", "Enter the adult's name")
-    if details.date_of_birth is not None and details.date_of_birth > date.today():
+    _check_adult(details)
+    if details.date_of_birth is not None and details.date_of_birth > london_today():
         raise ConcernError("date_of_birth", "Date of birth must be in the past")
     if concern.adult is None:
         concern.adult = Adult(area_id=concern.area_id, **vars(details))
@@ -415,6 +439,40 @@ def other_concerns_about(concern: Concern) -> list[Concern]:
         return []
     query = sa.select(Concern).where(Concern.adult_id == concern.adult_id, Concern.id != concern.id)
     return list(db.session.scalars(query.order_by(Concern.raised_at)))
+
+
+def possible_matches(concern: Concern, visible) -> list[tuple[Concern, str]]:
+    """Other concerns in the area that may be about the same adult, and what matched.
+
+    Same NHS number, or same name and date of birth; concerns already linked to this adult are
+    not offered again. ``visible`` is the viewer's scoped query (``policy.concerns_visible_to``).
+    """
+    adult = concern.adult
+    if adult is None:
+        return []
+    same_nhs = Adult.nhs_number == adult.nhs_number if adult.nhs_number else None
+    same_name_and_birth = (
+        sa.and_(sa.func.lower(Adult.name) == adult.name.lower(), Adult.date_of_birth == adult.date_of_birth)
+        if adult.name and adult.date_of_birth
+        else None
+    )
+    rules = [rule for rule in (same_nhs, same_name_and_birth) if rule is not None]
+    if not rules:
+        return []
+    query = (
+        visible
+        .join(Adult, Concern.adult_id == Adult.id)
+        .where(Concern.area_id == concern.area_id, Adult.area_id == concern.area_id, Adult.id != adult.id, sa.or_(*rules))
+        .order_by(Concern.raised_at, Concern.id)
+    )
+    matches = []
+    for other in db.session.scalars(query):
+        if adult.nhs_number and other.adult.nhs_number == adult.nhs_number:
+            matches.append((other, "Same NHS number"))
+        else:
+            matches.append((other, "Same name and date of birth"))
+    return matches
+
 
 
 # Consent to share -----------------------------------------------------------------------------
@@ -533,7 +591,9 @@ def add_comment(concern: Concern, *, body: str, local_authority_only: bool, by: 
     if not body:
         raise ConcernError("body", "Enter a comment")
     _check_text("body", body, "Comment")
-    if local_authority_only and by.membership.agency.kind is not AgencyKind.LOCAL_AUTHORITY:
+    from portal.policy import sees_local_authority_only_comments
+
+    if local_authority_only and not sees_local_authority_only_comments(by):
         raise ConcernError("local_authority_only", "Only local authority staff can write a comment for the local authority only")
     comment = Comment(body=body, local_authority_only=local_authority_only, author=by, agency_id=by.membership.agency_id, created_at=utcnow())
     concern.comments.append(comment)

@@ -23,10 +23,6 @@ from portal.core.workdays import working_days_between
 from portal.extensions import db
 from portal.policy import Capability
 
-#: A public report that gives an address but no name keeps the address under this name.
-NAME_NOT_GIVEN = "Name not given"
-
-
 # Raising, signed in ---------------------------------------------------------------------------
 
 
@@ -130,7 +126,7 @@ def _public_adult(form: PublicReportForm) -> AdultDetails | None:
     if not (form.adult_name.data or form.adult_address.data or form.adult_postcode.data):
         return None
     return AdultDetails(
-        name=form.adult_name.data or NAME_NOT_GIVEN,
+        name=form.adult_name.data or None,
         address=form.adult_address.data or None,
         postcode=form.adult_postcode.data or None,
     )
@@ -218,7 +214,7 @@ def search():
         .order_by(Service.name, Agency.name)
     ).all()
     form.service.choices = [("", "Any service")] + [(s.id, _service_label(s)) for s in services]
-    searched = bool(request.args)
+    searched = any(name != "page" for name in request.args)
     if not form.validate():
         return _render_list("concerns/raising/search.html", form=form, page=None, searched=searched)
     return _render_list(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date
-
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput
 from werkzeug.datastructures import MultiDict
 from wtforms import Form as PlainForm
@@ -37,6 +34,7 @@ from portal.core.forms import (
     TextAreaField,
     TextField,
     max_length,
+    not_in_future,
     required,
     uk_postcode,
 )
@@ -50,24 +48,6 @@ def text_limit(what: str, limit: int = MAX_TEXT):
 def filled_in(message: str):
     """Required, and more than spaces: the text as saved (spaces stripped) must not be empty."""
     return DataRequired(message=message)
-
-
-def not_in_future(message: str):
-    def validate(form, field):
-        if field.data and field.data > date.today():
-            raise ValidationError(message)
-
-    return validate
-
-
-_NHS_NUMBER_CHARACTERS = re.compile(r"^[0-9 -]*$")
-
-
-def nhs_number_digits(form, field):
-    """The shared NHS number check, given only ASCII digits (``str.isdigit`` accepts others)."""
-    if field.data and not _NHS_NUMBER_CHARACTERS.match(field.data):
-        raise ValidationError("Enter a valid NHS number: 10 digits, like 943 476 5919")
-    nhs_number(form, field)
 
 
 def at_least_one(message: str):
@@ -147,7 +127,7 @@ class RaiseConcernForm(Form):
         "Date of birth (optional)", [not_in_future("Date of birth must be in the past")], description="For example, 31 3 1940"
     )
     adult_nhs_number = TextField(
-        "NHS number (optional)", [nhs_number_digits], description="10 digits, for example 943 476 5919"
+        "NHS number (optional)", [nhs_number], description="10 digits, for example 943 476 5919"
     )
     adult_sex = EnumRadioField("Sex (optional)", enum_class=Sex)
     adult_address = TextAreaField("Address (optional)", [max_length(300, "Address")], description="Not including the postcode")

@@ -28,7 +28,7 @@ from portal.concerns.forms import (
     ReopenForm,
     TriageForm,
 )
-from portal.concerns.models import Adult, Concern, ConsentOverride
+from portal.concerns.models import Concern, ConsentOverride
 from portal.concerns.operations import AdultDetails, ConcernError
 from portal.concerns.presenters import present_concern
 from portal.core.codes import ConcernStatus
@@ -212,39 +212,6 @@ def advocate(concern_id: int):
 # The adult ------------------------------------------------------------------------------------
 
 
-def _possible_matches(concern: Concern) -> list[tuple[Concern, str]]:
-    """Other concerns in the area that may be about the same adult, and what matched.
-
-    Same NHS number, or same name and date of birth; concerns already linked to this adult are
-    not offered again.
-    """
-    adult = concern.adult
-    if adult is None:
-        return []
-    same_nhs = Adult.nhs_number == adult.nhs_number if adult.nhs_number else None
-    same_name_and_birth = (
-        sa.and_(sa.func.lower(Adult.name) == adult.name.lower(), Adult.date_of_birth == adult.date_of_birth)
-        if adult.name and adult.date_of_birth
-        else None
-    )
-    rules = [rule for rule in (same_nhs, same_name_and_birth) if rule is not None]
-    if not rules:
-        return []
-    query = (
-        policy.concerns_visible_to(current_user)
-        .join(Adult, Concern.adult_id == Adult.id)
-        .where(Concern.area_id == concern.area_id, Adult.area_id == concern.area_id, Adult.id != adult.id, sa.or_(*rules))
-        .order_by(Concern.raised_at, Concern.id)
-    )
-    matches = []
-    for other in db.session.scalars(query):
-        if adult.nhs_number and other.adult.nhs_number == adult.nhs_number:
-            matches.append((other, "Same NHS number"))
-        else:
-            matches.append((other, "Same name and date of birth"))
-    return matches
-
-
 def _render_adult(concern: Concern, form, details_form: AdultForm):
     """The adult's page; ``form`` is the form whose errors the summary shows.
 
@@ -253,7 +220,7 @@ def _render_adult(concern: Concern, form, details_form: AdultForm):
     """
     if concern.adult is not None:
         present_concern(current_user, concern)
-    matches = _possible_matches(concern)
+    matches = operations.possible_matches(concern, policy.concerns_visible_to(current_user))
     shown = {other.id: present_concern(current_user, other).adult for other, _ in matches}
     return render_template(
         "concerns/adult.html",
@@ -288,7 +255,7 @@ def link_adult(concern_id: int):
     concern = _workable_concern_or_abort(concern_id)
     form = LinkAdultForm()
     if form.validate_on_submit():
-        candidates = {str(other.adult_id): other.adult for other, _ in _possible_matches(concern)}
+        candidates = {str(other.adult_id): other.adult for other, _ in operations.possible_matches(concern, policy.concerns_visible_to(current_user))}
 
         def change():
             chosen = candidates.get(form.adult_id.data or "")

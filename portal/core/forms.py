@@ -27,6 +27,27 @@ from wtforms.validators import Email, InputRequired, Length, Optional, StopValid
 from wtforms.widgets import HiddenInput
 
 from portal.core.codes import LabelledEnum
+from portal.core.workdays import london_today
+
+
+class _WithoutEmptyHint:
+    """govuk-frontend-wtf gives every radio group a hint, so aria-describedby points at an empty one."""
+
+    def map_gov_params(self, field, **kwargs):
+        params = super().map_gov_params(field, **kwargs)
+        hint = params.get("hint")
+        if hint is not None and not hint.get("text") and not hint.get("html"):
+            del params["hint"]
+        return params
+
+
+class RadiosWidget(_WithoutEmptyHint, GovRadioInput):
+    pass
+
+
+class CheckboxesWidget(_WithoutEmptyHint, GovCheckboxesInput):
+    pass
+
 
 UK_POSTCODE = re.compile(
     r"^(GIR ?0AA|[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY]) ?[0-9][ABD-HJLNP-UW-Z]{2})$"
@@ -159,7 +180,7 @@ class DateField(fields.DateField):
 class EnumRadioField(fields.RadioField):
     """Radios whose choices come from a code list; ``data`` is the enum member."""
 
-    widget = GovRadioInput()
+    widget = RadiosWidget()
 
     def __init__(self, label=None, validators=None, enum_class: type[LabelledEnum] = None, choices=None, **kwargs):
         self.enum_class = enum_class
@@ -203,7 +224,7 @@ class EnumSelectField(EnumRadioField):
 class EnumCheckboxesField(fields.SelectMultipleField):
     """Checkboxes from a code list; ``data`` is a set of enum members."""
 
-    widget = GovCheckboxesInput()
+    widget = CheckboxesWidget()
 
     def __init__(self, label=None, validators=None, enum_class: type[LabelledEnum] = None, **kwargs):
         self.enum_class = enum_class
@@ -246,7 +267,7 @@ class SelectField(fields.SelectField):
 
 
 class RadioField(SelectField):
-    widget = GovRadioInput()
+    widget = RadiosWidget()
 
 
 #: The largest value an integer column holds on PostgreSQL; larger ids cannot exist.
@@ -287,10 +308,12 @@ class Form(FlaskForm):
     """Base form: GOV.UK pages use ``novalidate`` and show errors from the server."""
 
 
-def not_in_future(today_fn=date.today):
+def not_in_future(message: str | None = None):
+    """Refuse a date after today in England."""
+
     def check(form, field):
-        if field.data and field.data > today_fn():
-            raise ValidationError(f"{field.label.text} must be today or in the past")
+        if field.data and field.data > london_today():
+            raise ValidationError(message or f"{field.label.text} must be today or in the past")
 
     return check
 

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def london_today() -> date:
+    """Today's date in England: what people mean by 'today', whatever the server's clock zone."""
+    return datetime.now(LONDON).date()
 
 
 @lru_cache(maxsize=64)

@@ -121,7 +121,7 @@ def test_someone_in_danger_is_flagged_red(client, db_session, area):
 def test_an_address_without_a_name_is_kept(client, db_session, area):
     client.post("/report-a-concern", data=report(area, adult_name=""))
     [concern] = all_concerns(db_session)
-    assert concern.adult.name == "Name not given" and concern.adult.address == "2 Test Street"
+    assert concern.adult.name is None and concern.adult.address == "2 Test Street"
 
 
 def test_an_address_and_i_do_not_know_it_are_refused_together(client, db_session, area):
