@@ -34,7 +34,10 @@ def own_agency():
     agency = current_user.membership.agency
     services = db.session.scalars(policy.services_of_own_agency(current_user).order_by(Service.name)).all()
     agreements = db.session.scalars(policy.agreements_visible_to(current_user)).all()
-    return render_template("agencies/own.html", agency=agency, services=services, agreements=agreements, today=london_today())
+    return render_template(
+        "agencies/own.html", agency=agency, services=services, agreements=agreements, today=london_today(),
+        can_raise=policy.can(current_user, Capability.RAISE_CONCERN),
+    )
 
 
 @manage_agencies

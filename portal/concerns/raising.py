@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from portal import policy
@@ -39,6 +39,14 @@ def raise_concern():
     form = RaiseConcernForm(service_required=agency.is_provider)
     blank = "Select a service" if agency.is_provider else "Not about a particular service"
     form.service.choices = [("", blank)] + [(s.id, _service_label(s)) for s in services]
+    wanted = request.args.get("service")
+    if wanted is not None:
+        # "Raise a concern about this service": a service the person may not raise about is not found.
+        chosen = next((s for s in services if str(s.id) == wanted), None)
+        if chosen is None:
+            abort(404)
+        if request.method == "GET":
+            form.service.data = chosen.id
     if form.validate_on_submit():
         service = next((s for s in services if s.id == form.service.data), None)
         created = {}

@@ -19,6 +19,7 @@ NAVIGATION = [
     ("My agency", "agencies.own_agency", Capability.VIEW_OWN_AGENCY),
     ("Concerns", "raising.my_concerns", Capability.RAISE_CONCERN),
     ("Triage", "raising.triage_queue", Capability.WORK_ON_CONCERNS),
+    ("Consent overrides", "concerns.list_overrides", Capability.WORK_ON_CONCERNS),
     ("Agencies", "agencies.list_agencies", Capability.MANAGE_AGENCIES),
     ("People", "people.list_people", Capability.MANAGE_PEOPLE),
     ("Agreements", "agreements.list_agreements", None),

@@ -210,3 +210,17 @@ def test_forged_choices_never_give_a_server_error(client, act_as, db_session, st
         assert response.status_code == 200, forged
         assert "There is a problem" in response.text, forged
     assert concerns(db_session) == []
+
+
+def test_raising_about_a_named_service_preselects_it_and_an_unknown_one_is_not_found(
+    client, act_as, staff, service, make_service, make_agency, db_session
+):
+    from portal.core.codes import AgencyKind
+
+    other = make_service(make_agency(AgencyKind.CARE_PROVIDER, name="Someone Else's Care"))
+    act_as(staff)
+    page = client.get(f"/concerns/new?service={service.id}").text
+    assert f'<option value="{service.id}" selected' in page
+    assert client.get(f"/concerns/new?service={other.id}").status_code == 404
+    assert client.get("/concerns/new?service=999999").status_code == 404
+    assert client.get("/concerns/new?service=abc").status_code == 404
