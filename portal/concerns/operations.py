@@ -99,7 +99,14 @@ def allowed_moves(status: ConcernStatus) -> list[ConcernStatus]:
 def _check_move(concern: Concern, to: ConcernStatus, verb: str) -> None:
     """Refuse a move that is not in the lifecycle, or that is the right move made the wrong way
     (starting work on a closed concern would reopen it without a reason)."""
-    if TRANSITIONS.get((concern.status, to)) != verb:
+    actual = TRANSITIONS.get((concern.status, to))
+    if actual is not None and actual != verb:
+        raise ConcernError(
+            WHOLE_RECORD,
+            f"This concern is {concern.status.label.lower()}, so it cannot be {verb}: "
+            f"from here it can only be {actual}.",
+        )
+    if actual is None:
         allowed = ", ".join(s.label.lower() for s in allowed_moves(concern.status)) or "nothing"
         raise ConcernError(
             WHOLE_RECORD,

@@ -31,7 +31,6 @@ from portal.concerns.forms import (
 from portal.concerns.models import Concern, ConsentOverride
 from portal.concerns.operations import AdultDetails, ConcernError
 from portal.concerns.presenters import present_concern
-from portal.core.codes import ConcernStatus
 from portal.core.concurrency import check_version
 from portal.core.pagination import paginate
 from portal.core.rules import WHOLE_RECORD, save_form
@@ -149,17 +148,7 @@ def start(concern_id: int):
     concern = _workable_concern_or_abort(concern_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-
-        def change():
-            # operations.start_work lets a closed concern through (closed to in progress is the
-            # reopen move), which would reopen it with no reason recorded.
-            if concern.status is ConcernStatus.CLOSED:
-                raise ConcernError(
-                    WHOLE_RECORD, "This concern is closed, so work cannot start on it. Reopen it instead, giving the reason."
-                )
-            operations.start_work(concern, by=_me())
-
-        if save_form(form, change):
+        if save_form(form, lambda: operations.start_work(concern, by=_me())):
             return _back_to_concern(concern, "Work on this concern has started.")
     return render_template("concerns/start.html", form=form, concern=concern)
 
@@ -341,16 +330,6 @@ def reopen(concern_id: int):
     concern = _workable_concern_or_abort(concern_id)
     form = ReopenForm()
     if form.validate_on_submit():
-
-        def change():
-            # operations.reopen_concern lets a triaged concern through (triaged to in progress is the
-            # start move), which would start work past the advocacy gate.
-            if concern.status is not ConcernStatus.CLOSED:
-                raise ConcernError(
-                    WHOLE_RECORD, f"This concern is {concern.status.label.lower()}, not closed, so it cannot be reopened."
-                )
-            operations.reopen_concern(concern, reason=form.reason.data or "", by=_me())
-
-        if save_form(form, change):
+        if save_form(form, lambda: operations.reopen_concern(concern, reason=form.reason.data or "", by=_me())):
             return _back_to_concern(concern, f"{concern.reference} has been reopened.")
     return render_template("concerns/reopen.html", form=form, concern=concern)

@@ -289,7 +289,7 @@ def test_a_closed_concern_cannot_be_restarted_from_the_start_page(client, act_as
     concern = concern_at(S.CLOSED)
     act_as(lead)
     response = client.post(f"/concerns/{concern.id}/start")
-    assert "This concern is closed, so work cannot start on it" in error_summary(response.text)
+    assert "This concern is closed, so it cannot be started: from here it can only be reopened." in error_summary(response.text)
     db_session.refresh(concern)
     assert concern.status is S.CLOSED
 
@@ -441,7 +441,7 @@ def test_a_triaged_concern_cannot_be_reopened_past_the_advocacy_gate(client, act
     concern = concern_at(S.TRIAGED)
     act_as(lead)
     response = client.post(f"/concerns/{concern.id}/reopen", data={"reason": "Trying to skip ahead"})
-    assert "This concern is triaged, not closed, so it cannot be reopened." in error_summary(response.text)
+    assert "This concern is triaged, so it cannot be reopened: from here it can only be started." in error_summary(response.text)
     db_session.refresh(concern)
     assert concern.status is S.TRIAGED
 
