@@ -8,6 +8,7 @@ web, the CLI or an import.
 from __future__ import annotations
 
 from wtforms import fields
+from wtforms.validators import ValidationError
 
 from portal.concerns.operations import MAX_TEXT
 from portal.concerns.validators import nhs_number
@@ -237,7 +238,7 @@ class OverrideForm(Form):
     )
     explanation = TextAreaField(
         "Explain the decision",
-        [long_text("Explanation")],
+        [required("Explain why the adult's refusal is being overridden"), long_text("Explanation")],
         description="Say what risk makes sharing necessary and why it outweighs the adult's wish for privacy",
     )
     adult_told = YesNoField(
@@ -249,6 +250,11 @@ class OverrideForm(Form):
         description="For example, telling them now would put them at risk",
     )
     submit = SubmitField("Override the refusal")
+
+    def validate_not_told_reason(self, field):
+        # Checked with the other fields so that every problem is listed at once.
+        if self.adult_told.data is False and not field.data:
+            raise ValidationError("Enter why the adult has not been told")
 
 
 class CloseForm(Form):

@@ -31,6 +31,7 @@ class AdultView:
     primary_support_reason: object = None
     reporter_name: str | None = None
     reporter_contact: str | None = None
+    reporter_relationship: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,12 @@ PERSONAL_FIELDS = (
 def present_concern(user, concern: Concern, *, audit: bool = True) -> ConcernView:
     disclosure = policy.adult_details_disclosure(user, concern)
     adult = None
-    if concern.adult is not None or concern.reporter_name or concern.reporter_contact:
+    if concern.adult is not None or concern.reporter_name or concern.reporter_contact or concern.reporter_relationship:
         if disclosure.allowed:
             values = {name: getattr(concern.adult, name) for name in PERSONAL_FIELDS} if concern.adult else {}
             adult = AdultView(
                 shown=True, withheld_because=None, reporter_name=concern.reporter_name,
-                reporter_contact=concern.reporter_contact, **values,
+                reporter_contact=concern.reporter_contact, reporter_relationship=concern.reporter_relationship, **values,
             )
             if audit:
                 record(
