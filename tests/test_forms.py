@@ -39,3 +39,22 @@ def test_text_loses_control_characters_and_outer_spaces(app):
     with app.test_request_context(method="POST"):
         form = NameForm(formdata=MultiDict({"name": "  Jo\x00 Bloggs\x07 "}), meta={"csrf": False})
         assert form.name.data == "Jo Bloggs"
+
+
+@pytest.mark.parametrize("typed", ["", "   ", "\x00\x07", "\t\n"])
+def test_a_required_field_is_not_satisfied_by_spaces_or_control_characters(app, typed):
+    from portal.agencies.forms import AgencyForm
+
+    with app.test_request_context(method="POST"):
+        form = AgencyForm(formdata=MultiDict({"name": typed, "kind": "POLICE"}), meta={"csrf": False})
+        assert not form.validate()
+        assert form.name.errors == ["Enter the agency's name"]
+
+
+def test_a_required_date_typed_in_part_keeps_its_own_message(app):
+    from portal.agencies.forms import EndCommissioningForm
+
+    with app.test_request_context(method="POST"):
+        form = EndCommissioningForm(formdata=MultiDict([("ends_on", ""), ("ends_on", "4"), ("ends_on", "2026")]), meta={"csrf": False})
+        assert not form.validate()
+        assert form.ends_on.errors == ["Last day of the contract must include a day"]

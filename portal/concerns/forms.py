@@ -49,10 +49,6 @@ from portal.core.forms import (
 UNKNOWN = "unknown"
 
 
-def long_text(what: str):
-    return max_length(MAX_TEXT, what)
-
-
 def plain_nhs_digits(form, field) -> None:
     """Refuse digits from other scripts before the check-digit test, which would take them for 0-9."""
     if field.data and not set(field.data) <= set("0123456789 -"):
@@ -118,7 +114,7 @@ class TriageForm(Form):
     decision = EnumRadioField("What is your decision?", [required("Select the triage decision")], enum_class=TriageDecision)
     reason = TextAreaField(
         "Reason for the decision",
-        [long_text("Reason")],
+        [max_length(MAX_TEXT, "Reason")],
         description="Needed for no further action and for signposting: say why, and where the person was signposted",
     )
     assign_to = SelectField("Safeguarding lead to work on it (optional)", [Optional()])
@@ -141,7 +137,7 @@ class MspForm(Form):
         "Was the adult, or their representative, asked what outcomes they want?", enum_class=MspAsked, unknown_label="Not yet recorded"
     )
     adult_views = TextAreaField(
-        "The adult's views", [long_text("The adult's views")], description="What they think should happen, in their own words where you can"
+        "The adult's views", [max_length(MAX_TEXT, "The adult's views")], description="What they think should happen, in their own words where you can"
     )
     preferred_contact = TextField(
         "Who do they prefer to talk to?", [max_length(300, "Who they prefer to talk to")], description="For example, their District Nurse"
@@ -157,12 +153,12 @@ class MspForm(Form):
     )
     best_interests_decision = TextAreaField(
         "Best-interests decision",
-        [long_text("Best-interests decision")],
+        [max_length(MAX_TEXT, "Best-interests decision")],
         description="Only when the adult lacks capacity: what was decided in their best interests",
     )
     past_present_wishes = TextAreaField(
         "Their past and present wishes",
-        [long_text("Past and present wishes")],
+        [max_length(MAX_TEXT, "Past and present wishes")],
         description="Only when the adult lacks capacity: their wishes still count",
     )
     substantial_difficulty = YesNoField("Does the adult have substantial difficulty being involved?", unknown_label="Not yet known")
@@ -178,7 +174,7 @@ class MspForm(Form):
 class OutcomeForm(Form):
     words = TextAreaField(
         "What does the adult want to happen?",
-        [long_text("Desired outcome")],
+        [max_length(MAX_TEXT, "Desired outcome")],
         description="Write it in the adult's own words, for example: I want my money back and my daughter to visit",
     )
     submit = SubmitField("Add outcome")
@@ -204,7 +200,7 @@ class AdultForm(Form):
     postcode = TextField("Postcode (optional)", [max_length(10, "Postcode"), uk_postcode])
     communication_needs = TextAreaField(
         "Communication needs (optional)",
-        [long_text("Communication needs")],
+        [max_length(MAX_TEXT, "Communication needs")],
         description="For example, uses British Sign Language, or needs easy read",
     )
     preferred_language = TextField("Preferred language (optional)", [max_length(100, "Preferred language")])
@@ -238,7 +234,7 @@ class OverrideForm(Form):
     )
     explanation = TextAreaField(
         "Explain the decision",
-        [required("Explain why the adult's refusal is being overridden"), long_text("Explanation")],
+        [required("Explain why the adult's refusal is being overridden"), max_length(MAX_TEXT, "Explanation")],
         description="Say what risk makes sharing necessary and why it outweighs the adult's wish for privacy",
     )
     adult_told = YesNoField(
@@ -246,7 +242,7 @@ class OverrideForm(Form):
     )
     not_told_reason = TextAreaField(
         "If not, why has the adult not been told?",
-        [long_text("Why the adult has not been told")],
+        [max_length(MAX_TEXT, "Why the adult has not been told")],
         description="For example, telling them now would put them at risk",
     )
     submit = SubmitField("Override the refusal")
@@ -263,21 +259,21 @@ class CloseForm(Form):
     outcomes_achieved = EnumRadioField("Were the outcomes the adult wanted achieved?", enum_class=OutcomesAchieved)
     adult_feedback = TextAreaField(
         "The adult's feedback on their experience (optional)",
-        [long_text("The adult's feedback")],
+        [max_length(MAX_TEXT, "The adult's feedback")],
         description="Did they feel listened to, involved and safer? Use their own words",
     )
     submit = SubmitField("Close concern")
 
 
 class ReopenForm(Form):
-    reason = TextAreaField("Why is the concern being reopened?", [long_text("Reason")])
+    reason = TextAreaField("Why is the concern being reopened?", [max_length(MAX_TEXT, "Reason")])
     submit = SubmitField("Reopen concern")
 
 
 class CommentForm(Form):
     body = TextAreaField(
         "Add a comment",
-        [long_text("Comment")],
+        [max_length(MAX_TEXT, "Comment")],
         description="Everyone who can see this concern will see it, unless you mark it for the local authority only",
     )
     local_authority_only = BooleanField("Local authority only", description="Only people in a local authority will see this comment")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput
 from werkzeug.datastructures import MultiDict
 from wtforms import Form as PlainForm
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import ValidationError
 
 from portal.concerns.operations import MAX_TEXT
 from portal.concerns.validators import nhs_number
@@ -38,16 +38,6 @@ from portal.core.forms import (
     required,
     uk_postcode,
 )
-
-
-def text_limit(what: str, limit: int = MAX_TEXT):
-    """Longer text is refused with a message, never cut short (the limit the operations enforce)."""
-    return Length(max=limit, message=f"{what} must be {limit:,} characters or fewer")
-
-
-def filled_in(message: str):
-    """Required, and more than spaces: the text as saved (spaces stripped) must not be empty."""
-    return DataRequired(message=message)
 
 
 def at_least_one(message: str):
@@ -93,7 +83,7 @@ class RaiseConcernForm(Form):
     service = ServiceField("Which service is the concern about?")
     what_happened = CharacterCountField(
         "What happened?",
-        [filled_in("Enter what happened"), text_limit("What happened")],
+        [required("Enter what happened"), max_length(MAX_TEXT, "What happened")],
         description="Say what you saw or were told, who was involved and what the adult said, in your own words.",
     )
     happened_on = DateField(
@@ -118,7 +108,7 @@ class RaiseConcernForm(Form):
     )
     immediate_action = TextAreaField(
         "What was done straight away? (optional)",
-        [text_limit("What was done straight away")],
+        [max_length(MAX_TEXT, "What was done straight away")],
         description="For example, called 999, separated the adult from the person causing harm, or told the manager.",
     )
 
@@ -134,7 +124,7 @@ class RaiseConcernForm(Form):
     adult_postcode = TextField("Postcode (optional)", [max_length(10, "Postcode"), uk_postcode])
     adult_communication_needs = TextAreaField(
         "Communication needs (optional)",
-        [text_limit("Communication needs", 2000)],
+        [max_length(2000, "Communication needs")],
         description="For example, uses British Sign Language, needs easy read, or has memory loss.",
     )
     adult_preferred_language = TextField("Preferred language (optional)", [max_length(100, "Preferred language")])
@@ -195,7 +185,7 @@ class PublicReportForm(Form):
     area = SelectField("Which council area does the adult live in?", [required("Select the council area the adult lives in")])
     what_happened = CharacterCountField(
         "What are you worried about?",
-        [filled_in("Tell us what you are worried about"), text_limit("What you are worried about")],
+        [required("Tell us what you are worried about"), max_length(MAX_TEXT, "What you are worried about")],
         description="Tell us what you have seen or heard, when it happened, and who you think is causing harm if you know.",
     )
     in_danger = RadioField("Do you think the adult is in danger right now? (optional)", choices=DANGER_ANSWERS, coerce=_danger_answer)

@@ -23,7 +23,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import fields
-from wtforms.validators import Email, InputRequired, Length, Optional, StopValidation, ValidationError
+from wtforms.validators import Email, Length, Optional, StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
 from portal.core.codes import LabelledEnum
@@ -89,13 +89,35 @@ def location_id(form, field) -> None:
         raise ValidationError("Enter a location ID in the regulator's format: 1- followed by numbers, like 1-123456789")
 
 
-def required(message: str):
-    """A GOV.UK style 'Enter…' or 'Select…' message when the field is empty."""
-    return InputRequired(message=message)
+class Required:
+    """A GOV.UK style 'Enter…' or 'Select…' message when nothing real was given.
+
+    Spaces or control characters alone count as nothing (they are cleaned away before saving).
+    When something was typed that could not be read (half a date, say), the field's own message
+    about it stands instead.
+    """
+
+    field_flags = {"required": True}
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field):
+        typed = any(clean_text(str(value)) for value in (field.raw_data or []))
+        if typed and field.data not in (None, "", [], set()):
+            return
+        if typed and field.errors:
+            raise StopValidation()
+        field.errors[:] = []
+        raise StopValidation(self.message)
+
+
+def required(message: str) -> Required:
+    return Required(message)
 
 
 def max_length(limit: int, what: str):
-    return Length(max=limit, message=f"{what} must be {limit} characters or fewer")
+    return Length(max=limit, message=f"{what} must be {limit:,} characters or fewer")
 
 
 class TextField(fields.StringField):
