@@ -34,7 +34,6 @@ from portal.core.forms import (
     Optional,
     RadiosWidget,
     SelectField,
-    StopValidation,
     SubmitField,
     TextAreaField,
     TextField,
@@ -47,12 +46,6 @@ from portal.core.forms import (
 
 #: The radio value for "not yet known": the answer is left empty.
 UNKNOWN = "unknown"
-
-
-def plain_nhs_digits(form, field) -> None:
-    """Refuse digits from other scripts before the check-digit test, which would take them for 0-9."""
-    if field.data and not set(field.data) <= set("0123456789 -"):
-        raise StopValidation("Enter a valid NHS number: 10 digits, like 943 476 5919")
 
 
 class YesNoField(fields.RadioField):
@@ -193,7 +186,7 @@ class AdultForm(Form):
     name = TextField("Full name", [max_length(200, "Full name")])
     date_of_birth = DateField("Date of birth (optional)", [not_in_future("Date of birth must be in the past")], description="For example, 31 3 1940")
     nhs_number = TextField(
-        "NHS number (optional)", [max_length(12, "NHS number"), plain_nhs_digits, nhs_number], description="10 digits, like 943 476 5919"
+        "NHS number (optional)", [max_length(12, "NHS number"), nhs_number], description="10 digits, like 943 476 5919"
     )
     sex = OptionalEnumRadioField("Sex (optional)", enum_class=Sex, unknown_label="Not recorded")
     address = TextAreaField("Address (optional)", [max_length(300, "Address")], description="Not including the postcode")
