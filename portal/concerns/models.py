@@ -214,8 +214,9 @@ class ConcernEvent(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(40))
     summary: Mapped[str] = mapped_column(sa.String(500))
 
-    actor: Mapped[User | None] = relationship()
-    agency: Mapped[Agency | None] = relationship()
+    # Always shown with the entry: load with it rather than one query per timeline line.
+    actor: Mapped[User | None] = relationship(lazy="joined")
+    agency: Mapped[Agency | None] = relationship(lazy="joined")
 
 
 class Comment(db.Model):
@@ -228,5 +229,5 @@ class Comment(db.Model):
     local_authority_only: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    author: Mapped[User] = relationship()
-    agency: Mapped[Agency] = relationship()
+    author: Mapped[User] = relationship(lazy="joined")
+    agency: Mapped[Agency] = relationship(lazy="joined")

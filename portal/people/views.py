@@ -16,7 +16,7 @@ from portal.core.rules import save_form
 from portal.extensions import db
 from portal.people import operations
 from portal.people.forms import AddRoleForm, ConfirmForm, EditPersonForm, InvitePersonForm
-from portal.people.models import Invitation, User
+from portal.people.models import Invitation, Membership, User
 from portal.policy import Capability
 from workers.tasks.mail import send_invitation
 
@@ -43,7 +43,9 @@ def list_people():
         query = query.where(
             sa.or_(sa.func.lower(User.name).like(pattern, escape="\\"), User.email.like(pattern, escape="\\"))
         )
-    page = paginate(query.order_by(User.name))
+    # Each row lists the person's roles and agencies: load them with the page, not per row.
+    memberships = sa.orm.selectinload(User.memberships).joinedload(Membership.agency)
+    page = paginate(query.order_by(User.name).options(memberships))
     return render_template("people/list.html", page=page, search=search)
 
 
