@@ -71,8 +71,10 @@ def _development_secret_key(instance_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def celery_settings(redis_url: str | None) -> dict:
+def celery_settings(redis_url: str | None, *, visibility_timeout: int = 1800, sweep_seconds: int = 60, digest_hour: int = 7) -> dict:
     """Celery's settings: Redis when configured, otherwise tasks run eagerly in the caller."""
+    from celery.schedules import crontab
+
     return {
         "broker_url": redis_url or "memory://",
         "result_backend": None,
@@ -80,11 +82,26 @@ def celery_settings(redis_url: str | None) -> dict:
         "task_eager_propagates": True,
         "task_serializer": "json",
         "accept_content": ["json"],
+        # A task is acknowledged only when it has finished, so one lost with its worker runs again;
+        # the deliveries' own claims and idempotency keys make running again harmless.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
         "timezone": "Europe/London",
-        "task_default_queue": "default",
-        "task_routes": {"workers.tasks.mail.*": {"queue": "mail"}},
+        "enable_utc": True,
+        "task_default_queue": "portal",
+        "broker_connection_retry_on_startup": True,
+        # Publishing after a commit must not hang a page when Redis is down: the sweep catches up.
+        "broker_connection_timeout": 2,
+        "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5},
+        "broker_transport_options": {"visibility_timeout": visibility_timeout, "socket_connect_timeout": 2, "socket_timeout": 5},
+        "beat_schedule": {
+            "notifications-sweep": {"task": "workers.tasks.notifications.sweep", "schedule": float(sweep_seconds)},
+            "notifications-digest": {
+                "task": "workers.tasks.notifications.send_digests",
+                "schedule": crontab(hour=digest_hour, minute=0),
+            },
+        },
     }
 
 
@@ -141,13 +158,37 @@ class Config:
         self.MAIL_USERNAME = env_str("MAIL_USERNAME")
         self.MAIL_PASSWORD = env_str("MAIL_PASSWORD")
         self.MAIL_DEFAULT_SENDER = env_str("MAIL_DEFAULT_SENDER", "portal@safeguarding.invalid")
+        self.MAIL_TIMEOUT_SECONDS = env_int("MAIL_TIMEOUT_SECONDS", 30)
+        #: GOV.UK Notify: with an API key, emails go through Notify instead of SMTP.
+        self.NOTIFY_API_KEY = env_str("NOTIFY_API_KEY")
+        #: A Notify email template whose subject is ((subject)) and body ((body)).
+        self.NOTIFY_TEMPLATE_ID = env_str("NOTIFY_TEMPLATE_ID")
+        self.NOTIFY_BASE_URL = env_str("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+        #: Attempts at one email before it is marked failed (transient errors only).
+        self.DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 8)
+        #: First retry after this many seconds, doubling each time up to an hour.
+        self.DELIVERY_RETRY_SECONDS = env_int("DELIVERY_RETRY_SECONDS", 30)
+        #: Seconds a worker holds an email it is sending before another may take it over.
+        self.DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 300)
+        #: The sweep's period, and how long an intent or email waits before the sweep takes it.
+        self.SWEEP_SECONDS = env_int("SWEEP_SECONDS", 60)
+        self.SWEEP_GRACE_SECONDS = env_int("SWEEP_GRACE_SECONDS", 30)
+        #: Hour (Europe/London) the daily summary emails go out.
+        self.DIGEST_HOUR = env_int("DIGEST_HOUR", 7)
+        #: Seconds Redis waits for a task's acknowledgement before giving it to another worker.
+        self.BROKER_VISIBILITY_TIMEOUT = env_int("BROKER_VISIBILITY_TIMEOUT", 1800)
         #: The address people reach the portal at, for links in emails.
         self.PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:5000")
 
         for name, value in self.FIXED.items():
             setattr(self, name, value)
         self.SECRET_KEY = env_str("SECRET_KEY") or self.default_secret_key(instance_dir)
-        self.CELERY = celery_settings(self.REDIS_URL)
+        self.CELERY = celery_settings(
+            self.REDIS_URL, visibility_timeout=self.BROKER_VISIBILITY_TIMEOUT, sweep_seconds=self.SWEEP_SECONDS,
+            digest_hour=self.DIGEST_HOUR,
+        )
+        #: With no Redis, a thread in the web process runs the sweep, reminders and digests.
+        self.EMBEDDED_SCHEDULER = env_bool("EMBEDDED_SCHEDULER", self.REDIS_URL is None and self.ENV_NAME == "development")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.validate()
 
@@ -169,7 +210,8 @@ class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     #: High enough that ordinary tests never meet it; the throttling test lowers it.
-    FIXED = {"SIGN_IN_RATE_LIMIT": "10000 per minute", "PUBLIC_REPORT_RATE_LIMIT": "10000 per minute", "MAIL_SERVER": None}
+    FIXED = {"SIGN_IN_RATE_LIMIT": "10000 per minute", "PUBLIC_REPORT_RATE_LIMIT": "10000 per minute", "MAIL_SERVER": None,
+             "NOTIFY_API_KEY": None}
 
     def default_secret_key(self, instance_dir: Path) -> str:
         return TEST_SECRET_KEY

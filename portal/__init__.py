@@ -46,6 +46,10 @@ def create_app(config: Config | str | None = None) -> Flask:
 
     errors.register(app)
     templating.register(app)
+
+    from portal.notifications import scheduler
+
+    scheduler.install(app)
     return app
 
 

@@ -35,6 +35,7 @@ class Capability(enum.Enum):
     VIEW_OWN_AGENCY = "see their own agency, its services and agreements"
     RAISE_CONCERN = "raise a safeguarding concern"
     WORK_ON_CONCERNS = "triage, work on and close concerns in their area"
+    OPERATE_NOTIFICATIONS = "see notification deliveries in their area and resend them"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -49,6 +50,7 @@ ROLE_CAPABILITIES: dict[Capability, frozenset[Role]] = {
         {Role.PROVIDER_STAFF, Role.PROVIDER_MANAGER, Role.COMMISSIONER, Role.INSPECTOR, Role.SAFEGUARDING_LEAD}
     ),
     Capability.WORK_ON_CONCERNS: frozenset({Role.SAFEGUARDING_LEAD}),
+    Capability.OPERATE_NOTIFICATIONS: frozenset({Role.ADMINISTRATOR}),
 }
 
 
@@ -409,3 +411,47 @@ def area_leads(area_id: int):
         )
         .distinct()
     )
+
+
+# Notifications --------------------------------------------------------------------------------
+
+
+def _concern_audience_ids(subject_id: int, restricted: bool):
+    concern = db.session.get(Concern, subject_id)
+    if concern is None:
+        return None
+    return concern_audience(concern, local_authority_only=restricted).with_only_columns(User.id)
+
+
+#: For each kind of subject a notification may be about, who may open it (a query of user ids).
+#: Later modules register theirs here, so that delivery asks the same rules as their pages.
+NOTIFICATION_AUDIENCES = {"concern": _concern_audience_ids}
+
+
+def notification_audience_ids(subject_type: str, subject_id: int, *, restricted: bool = False) -> set[int]:
+    """The people who may open a notification's subject now: nobody else is told about it."""
+    audience = NOTIFICATION_AUDIENCES.get(subject_type)
+    query = audience(subject_id, restricted) if audience is not None else None
+    if query is None:
+        return set()
+    return set(db.session.scalars(query))
+
+
+def deliveries_visible_to(user):
+    """Email deliveries an administrator may see and resend: those to people in their area."""
+    from portal.notifications.models import EmailDelivery
+
+    if not can(user, Capability.OPERATE_NOTIFICATIONS):
+        return _nothing(EmailDelivery)
+    people = (
+        sa.select(Membership.user_id)
+        .join(Agency, Membership.agency_id == Agency.id)
+        .where(Agency.area_id == _area_id(user))
+    )
+    return sa.select(EmailDelivery).where(EmailDelivery.recipient_id.in_(people))
+
+
+def visible_delivery_or_404(user, delivery_id: int):
+    from portal.notifications.models import EmailDelivery
+
+    return _first_or_404(deliveries_visible_to(user).where(EmailDelivery.id == delivery_id))

@@ -35,6 +35,7 @@ from portal.core.codes import (
     SpecialCategoryCondition,
 )
 from portal.core.db import utcnow
+from portal.core.session import PlainPortalSession
 from portal.extensions import db as _db
 from portal.people.models import Membership, User
 
@@ -102,7 +103,7 @@ def db_session(app):
         # A plain SQLAlchemy Session: Flask-SQLAlchemy's own would pick the engine over this
         # connection and so escape the transaction.
         _db.session = sa.orm.scoped_session(
-            sa.orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+            sa.orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint", class_=PlainPortalSession),
             scopefunc=_app_ctx_id,
         )
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Celery, Task
 from flask import Flask, has_app_context
 
-from config import celery_settings, env_str
+from config import load_config
 
 
 class FlaskTask(Task):
@@ -18,8 +18,9 @@ class FlaskTask(Task):
             return self.run(*args, **kwargs)
 
 
-celery = Celery("portal", task_cls=FlaskTask, include=["workers.tasks.mail"])
-celery.conf.update(celery_settings(env_str("REDIS_URL")))
+celery = Celery("portal", task_cls=FlaskTask, include=["workers.tasks.mail", "workers.tasks.notifications"])
+# A worker or beat process reads the same settings from the environment as the portal does.
+celery.conf.update(load_config().CELERY)
 
 _flask_app: Flask | None = None
 
@@ -42,3 +43,7 @@ def init_celery(app: Flask) -> Celery:
         _flask_app = app
     app.extensions["celery"] = celery
     return celery
+
+
+def is_eager() -> bool:
+    return bool(celery.conf.task_always_eager)

@@ -9,7 +9,7 @@ question (``portal.policy``), asked by the caller first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
 
@@ -47,10 +47,11 @@ from portal.core.codes import (
 )
 from portal.core.db import utcnow
 from portal.core.rules import WHOLE_RECORD, RuleError
-from portal.core.workdays import london_today
+from portal.core.workdays import LONDON, add_working_days, london_today
 from portal.extensions import db
 from portal.notifications.models import NotificationEvent
 from portal.notifications.operations import notify
+from portal.notifications.reminders import cancel_reminders, london_time, schedule_reminder
 from portal.people.models import User
 
 S = ConcernStatus
@@ -244,8 +245,29 @@ def raise_concern(
     who = "the public form" if raised_by is None else f"{raised_by.name}, {raising_agency.name}"
     _event(concern, "raised", f"Raised by {who}", raised_by)
     _audit(concern, "raise", f"raised via {via.label.lower()}", raised_by, service_id=concern.service_id, types=concern.abuse_types)
-    notify(NotificationEvent.CONCERN_RAISED, concern, _leads(concern), actor=raised_by)
+    leads = _leads(concern)
+    notify(NotificationEvent.CONCERN_RAISED, concern, leads, actor=raised_by)
+    _remind_to_triage(concern, leads)
     return concern
+
+
+#: A concern not triaged by 9am on the next working day reminds the area's safeguarding leads.
+TRIAGE_REMINDER_TIME = time(9, 0)
+
+
+def _triage_reminder_prefix(concern: Concern) -> str:
+    return f"concern:{concern.id}:awaiting-triage:"
+
+
+def _remind_to_triage(concern: Concern, leads: list[User]) -> None:
+    due = london_time(add_working_days(concern.raised_at.astimezone(LONDON).date(), 1), TRIAGE_REMINDER_TIME)
+    for lead in leads:
+        schedule_reminder(
+            f"{_triage_reminder_prefix(concern)}{lead.id}", recipient=lead, at=due,
+            event=NotificationEvent.CONCERN_AWAITING_TRIAGE, subject_type="concern", subject_id=concern.id,
+            summary=f"{NotificationEvent.CONCERN_AWAITING_TRIAGE.label}: {concern.reference}",
+            link=f"/concerns/{concern.id}",
+        )
 
 
 def _leads(concern: Concern) -> list[User]:
@@ -269,6 +291,7 @@ def triage_concern(concern: Concern, *, decision: TriageDecision, reason: str | 
         raise ConcernError("reason", f"Enter why the decision is {decision.label.lower()}")
     _check_text("reason", reason, "Reason")
     _move(concern, S.TRIAGED, "triaged")
+    cancel_reminders(_triage_reminder_prefix(concern))
     concern.triage_decision = decision
     concern.triage_reason = (reason or "").strip() or None
     concern.triaged_at = utcnow()
@@ -606,7 +629,10 @@ def add_comment(concern: Concern, *, body: str, local_authority_only: bool, by: 
     concern.comments.append(comment)
     _event(concern, "comment", f"Comment from {by.membership.agency.name}" + (" (local authority only)" if local_authority_only else ""), by)
     _audit(concern, "comment", "comment added", by, local_authority_only=local_authority_only)
-    notify(NotificationEvent.CONCERN_COMMENT, concern, _audience(concern, local_authority_only=local_authority_only), actor=by)
+    notify(
+        NotificationEvent.CONCERN_COMMENT, concern, _audience(concern, local_authority_only=local_authority_only),
+        actor=by, restricted=local_authority_only,
+    )
     return comment
 
 

@@ -45,14 +45,12 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 
 def enum_column(enum_class: type[enum.Enum], **kwargs) -> sa.Enum:
-    """An enumeration stored by member name in a plain string column (no database enum type)."""
-    return sa.Enum(
-        enum_class,
-        native_enum=False,
-        create_constraint=False,
-        length=max(len(member.name) for member in enum_class),
-        **kwargs,
-    )
+    """An enumeration stored by member name in a plain string column (no database enum type).
+
+    ``length`` leaves room for members added later without a migration.
+    """
+    length = max(kwargs.pop("length", 0), max(len(member.name) for member in enum_class))
+    return sa.Enum(enum_class, native_enum=False, create_constraint=False, length=length, **kwargs)
 
 
 class Base(DeclarativeBase):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, request, url_for
+from flask import Flask, has_request_context, request, url_for
 from flask_login import current_user
 
 from portal.notifications.operations import unread_count
@@ -84,6 +84,9 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def layout_context():
+        if not has_request_context():
+            # An email rendered by a worker: no page layout, no signed-in person.
+            return {"service_name": app.config["SERVICE_NAME"]}
         return {
             "service_name": app.config["SERVICE_NAME"],
             "navigation": navigation_for(current_user),

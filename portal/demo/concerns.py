@@ -46,7 +46,7 @@ from portal.core.codes import (
 from portal.core.db import utcnow
 from portal.core.workdays import is_working_day
 from portal.extensions import db
-from portal.notifications.models import Notification
+from portal.notifications.models import EmailDelivery, Notification, NotificationIntent
 from portal.people.models import User
 
 SEED = 2026
@@ -842,9 +842,11 @@ class _Builder:
                 override.decided_at = when
         if concern.consent_recorded_at is not None and concern.consent_recorded_at >= self.started:
             concern.consent_recorded_at = when
+        # Notifications are made from their intents after the seed commits, and take their time.
         db.session.execute(
-            sa.update(Notification)
-            .where(Notification.concern_id == concern.id, Notification.created_at >= self.started)
+            sa.update(NotificationIntent)
+            .where(NotificationIntent.subject_type == "concern", NotificationIntent.subject_id == concern.id,
+                   NotificationIntent.created_at >= self.started)
             .values(created_at=when)
             .execution_options(synchronize_session=False)
         )
@@ -1145,14 +1147,27 @@ def seed_concerns(area: Area, agencies: dict[str, Agency], users: dict[str, User
             seed_jos_story(builder)
         else:
             builder.build(story, raised_at)
-    # Older notifications would have been read by now; recent ones stay unread.
-    db.session.execute(
-        sa.update(Notification)
-        .where(Notification.read_at.is_(None), Notification.created_at < builder.started - timedelta(days=14),
-               Notification.concern_id.in_(sa.select(Concern.id).where(Concern.area_id == area.id)))
-        .values(read_at=Notification.created_at)
-        .execution_options(synchronize_session=False)
-    )
     for user in users.values():
         user.membership = None
     return builder.concerns
+
+
+def settle_demo_notifications(area: Area, started: datetime) -> None:
+    """After the seed's commit has delivered its notifications: older ones have been read by now,
+    and each email went out when its event happened."""
+    in_area = sa.select(Concern.id).where(Concern.area_id == area.id)
+    db.session.execute(
+        sa.update(Notification)
+        .where(Notification.read_at.is_(None), Notification.created_at < started - timedelta(days=14),
+               Notification.concern_id.in_(in_area))
+        .values(read_at=Notification.created_at)
+        .execution_options(synchronize_session=False)
+    )
+    intents = sa.select(NotificationIntent.id).where(
+        NotificationIntent.subject_type == "concern", NotificationIntent.subject_id.in_(in_area)
+    )
+    for delivery in db.session.scalars(sa.select(EmailDelivery).where(EmailDelivery.intent_id.in_(intents))):
+        delivery.created_at = delivery.intent.created_at
+        if delivery.sent_at is not None:
+            delivery.sent_at = delivery.intent.created_at + timedelta(seconds=40)
+    db.session.commit()

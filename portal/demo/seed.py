@@ -27,8 +27,10 @@ from portal.core.codes import (
     SpecialCategoryCondition,
 )
 from portal.core.db import utcnow
-from portal.demo.concerns import seed_concerns
+from portal.demo.concerns import ICB as ICB_COMMISSIONER
+from portal.demo.concerns import seed_concerns, settle_demo_notifications
 from portal.extensions import db
+from portal.notifications.models import NotificationEvent, NotificationPreference, PreferenceChoice
 from portal.people.models import Membership, User
 
 AREA_NAME = "Northshire"
@@ -220,8 +222,13 @@ def seed_demo() -> bool:
         lawful_basis=LawfulBasis.PUBLIC_TASK, condition=SpecialCategoryCondition.SUBSTANTIAL_PUBLIC_INTEREST,
         starts=-399, review=330, ends=700,
     )
+    started = utcnow()
+    # The ICB's commissioner reads comments and closures in one morning email.
+    for event in (NotificationEvent.CONCERN_COMMENT, NotificationEvent.CONCERN_CLOSED):
+        db.session.add(NotificationPreference(user=users[ICB_COMMISSIONER], event=event, choice=PreferenceChoice.DAILY_DIGEST))
     seed_concerns(area, agencies, users)
     db.session.commit()
+    settle_demo_notifications(area, started)
     return True
 
 

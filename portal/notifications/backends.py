@@ -1,0 +1,172 @@
+"""Where emails go: an SMTP server, GOV.UK Notify when a key is configured, or the log.
+
+Every backend sends one :class:`OutgoingEmail` at a time over a connection opened once per batch,
+and reports failures as :class:`TransientError` (try again later) or :class:`PermanentError`
+(trying again will not help), so the delivery code need not know which backend it uses.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from flask import current_app
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+    #: The idempotency key, sent as the Message-ID (SMTP) or the reference (Notify).
+    key: str | None = None
+
+
+class DeliveryError(Exception):
+    pass
+
+
+class TransientError(DeliveryError):
+    """The server is down, busy or refused for now: the same email may succeed later."""
+
+
+class PermanentError(DeliveryError):
+    """Refused for good (no such mailbox, message refused): resending unchanged will not help."""
+
+
+def _smtp_error(exc: Exception) -> DeliveryError:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        detail = "; ".join(f"{address}: {code} {message.decode(errors='replace') if isinstance(message, bytes) else message}"
+                           for address, (code, message) in exc.recipients.items())
+        error = PermanentError if all(code >= 500 for code in codes) else TransientError
+        return error(f"Recipient refused: {detail}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        error = PermanentError if exc.smtp_code >= 500 else TransientError
+        return error(f"SMTP {exc.smtp_code}: {message}")
+    if isinstance(exc, (smtplib.SMTPException, OSError, socket.timeout)):
+        return TransientError(f"{type(exc).__name__}: {exc}")
+    raise exc
+
+
+class SmtpConnection:
+    def __init__(self, config):
+        self.config = config
+        self.smtp = None
+
+    def _connect(self):
+        config = self.config
+        smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
+        smtp = smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT_SECONDS"])
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        return smtp
+
+    def send(self, email: OutgoingEmail) -> None:
+        message = build_message(email, self.config["MAIL_DEFAULT_SENDER"])
+        try:
+            if self.smtp is None:
+                self.smtp = self._connect()
+            self.smtp.send_message(message)
+        except Exception as exc:
+            self.close()
+            raise _smtp_error(exc) from exc
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except Exception:  # noqa: BLE001 - the connection is finished with either way
+                pass
+            self.smtp = None
+
+
+def build_message(email: OutgoingEmail, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = email.to
+    message["Subject"] = email.subject
+    message["Date"] = formatdate(localtime=False)
+    if email.key:
+        domain = sender.rsplit("@", 1)[-1] if "@" in sender else "portal.invalid"
+        message["Message-ID"] = f"<{email.key}@{domain}>"
+    message.set_content(email.text)
+    if email.html:
+        message.add_alternative(email.html, subtype="html")
+    return message
+
+
+class NotifyConnection:
+    """GOV.UK Notify: one template whose body is ((body)) and subject ((subject))."""
+
+    def __init__(self, config):
+        from notifications_python_client.notifications import NotificationsAPIClient
+
+        self.client = NotificationsAPIClient(config["NOTIFY_API_KEY"], base_url=config["NOTIFY_BASE_URL"])
+        self.template_id = config["NOTIFY_TEMPLATE_ID"]
+
+    def send(self, email: OutgoingEmail) -> None:
+        from notifications_python_client.errors import HTTPError
+        from requests import RequestException
+
+        try:
+            self.client.send_email_notification(
+                email_address=email.to, template_id=self.template_id,
+                personalisation={"subject": email.subject, "body": email.text}, reference=email.key,
+            )
+        except HTTPError as exc:
+            error = TransientError if exc.status_code in (429,) or exc.status_code >= 500 else PermanentError
+            raise error(f"GOV.UK Notify {exc.status_code}: {exc.message}") from exc
+        except RequestException as exc:
+            raise TransientError(f"GOV.UK Notify could not be reached: {exc}") from exc
+
+    def close(self) -> None:
+        pass
+
+
+class LogConnection:
+    """No mail server configured (the embedded default): the email goes to the log instead."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def send(self, email: OutgoingEmail) -> None:
+        current_app.logger.info(
+            "No MAIL_SERVER is set, so this email was written here instead. To: %s\nSubject: %s\n\n%s",
+            email.to, email.subject, email.text,
+        )
+
+    def close(self) -> None:
+        pass
+
+
+def backend_name(config) -> str:
+    if config.get("NOTIFY_API_KEY"):
+        return "GOV.UK Notify"
+    if config.get("MAIL_SERVER"):
+        return f"SMTP {config['MAIL_SERVER']}:{config['MAIL_PORT']}"
+    return "the log (no MAIL_SERVER set)"
+
+
+@contextmanager
+def open_connection(config=None):
+    """A connection to the configured backend, closed afterwards."""
+    config = config or current_app.config
+    if config.get("NOTIFY_API_KEY"):
+        connection = NotifyConnection(config)
+    elif config.get("MAIL_SERVER"):
+        connection = SmtpConnection(config)
+    else:
+        connection = LogConnection(config)
+    try:
+        yield connection
+    finally:
+        connection.close()

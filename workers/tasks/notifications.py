@@ -1,0 +1,57 @@
+"""Notification tasks: thin wrappers over ``portal.notifications`` that take ids only.
+
+Late acknowledgement (set for every task) means a task lost with its worker runs again; the
+claims inside each operation make a second run harmless.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError
+
+from workers.celery_app import celery, is_eager
+
+# A database that is down or locked is worth waiting for; anything else is recorded on the rows.
+_DATABASE_ERRORS = (DBAPIError,)
+
+
+@celery.task(name="workers.tasks.notifications.fan_out", autoretry_for=_DATABASE_ERRORS, retry_backoff=True,
+             retry_backoff_max=600, max_retries=10)
+def fan_out(intent_ids: list[int]) -> int:
+    from portal.notifications.delivery import fan_out as fan_out_intents
+    from portal.notifications.dispatch import send_later
+
+    emails = fan_out_intents(intent_ids)
+    send_later(emails)
+    return len(emails)
+
+
+@celery.task(bind=True, name="workers.tasks.notifications.send_emails", autoretry_for=_DATABASE_ERRORS,
+             retry_backoff=True, retry_backoff_max=600, max_retries=10)
+def send_emails(self, delivery_ids: list[int]) -> None:
+    from portal.notifications.delivery import send_deliveries
+
+    retry = send_deliveries(delivery_ids)
+    if retry is not None and not is_eager():
+        # The rows already say when to try again; the sweep would also find them.
+        raise self.retry(args=[retry.ids], countdown=retry.seconds, max_retries=None)
+
+
+@celery.task(name="workers.tasks.notifications.sweep", autoretry_for=_DATABASE_ERRORS, max_retries=3)
+def sweep() -> None:
+    from portal.notifications.dispatch import run_sweep
+
+    run_sweep()
+
+
+@celery.task(name="workers.tasks.notifications.send_digests", autoretry_for=_DATABASE_ERRORS, retry_backoff=True,
+             max_retries=10)
+def send_digests() -> None:
+    from portal.notifications.dispatch import run_digests
+
+    run_digests()
+
+
+@celery.task(name="workers.tasks.notifications.ping")
+def ping() -> str:
+    """A no-op, for the health line and for measuring a bare task drain."""
+    return "pong"
