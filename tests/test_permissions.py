@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+import sqlalchemy as sa
 
 from portal.concerns.operations import AdultDetails, raise_concern
 from portal.core.codes import AbuseType, AgencyKind, DataCategory, Role
+from portal.extensions import db
+from portal.notifications.models import EmailDelivery
 
 ROLES = [
     "ADMINISTRATOR",
@@ -69,6 +72,10 @@ def world(make_area, make_agency, make_service, make_commissioning, make_user, m
         "agency": council.id, "provider": provider.id, "service": service.id, "commissioning": link.id,
         "person": spare.id, "membership": spare.memberships[0].id, "agreement": agreement.id,
         "party": agreement.parties[0].id, "concern": concern.id,
+        # The email telling the area's safeguarding lead about the concern.
+        "delivery": db.session.scalar(
+            sa.select(EmailDelivery.id).where(EmailDelivery.recipient_id == users["SAFEGUARDING_LEAD"].id)
+        ),
     }
     return World(users=users, ids=ids)
 
@@ -180,6 +187,10 @@ MATRIX = [
     ("GET", "/report-a-concern/sent", everyone(REDIRECT, anonymous=REDIRECT)),
     ("GET", "/notifications", everyone(OK)),
     ("POST", "/notifications/read", everyone(REDIRECT)),
+    ("GET", "/notifications/preferences", everyone(OK)),
+    ("POST", "/notifications/preferences", everyone(OK)),
+    ("GET", "/admin/notifications", admin_only(other_area=OK)),
+    ("POST", "/admin/notifications/{delivery}/resend", admin_only(admin=REDIRECT)),
 ]
 
 
@@ -238,8 +249,10 @@ def test_administrators_lists_hold_only_their_own_area(world, client, act_as):
     agencies = client.get("/admin/agencies").text
     assert "matrix.example" not in people
     assert "Provider One" not in agencies and "Council</a>" not in agencies
+    assert "matrix.example" not in client.get("/admin/notifications").text
     act_as(world.users["ADMINISTRATOR"])
     assert "spare@matrix.example" in client.get("/admin/people").text
+    assert "safeguarding_lead@matrix.example" in client.get("/admin/notifications").text
     assert "admin@elsewhere.example" not in client.get("/admin/people").text
 
 

@@ -24,6 +24,7 @@ NAVIGATION = [
     ("People", "people.list_people", Capability.MANAGE_PEOPLE),
     ("Agreements", "agreements.list_agreements", None),
     ("Audit trail", "audit.list_events", Capability.READ_AUDIT),
+    ("Email deliveries", "notifications.operations", Capability.OPERATE_NOTIFICATIONS),
     ("Glossary", "glossary.index", None),
 ]
 

@@ -34,6 +34,12 @@ class DeliveryError(Exception):
 class TransientError(DeliveryError):
     """The server is down, busy or refused for now: the same email may succeed later."""
 
+    def __init__(self, message: str = "", *, this_email_only: bool = False):
+        super().__init__(message)
+        #: Only this email's recipient was refused for now (greylisting, a full mailbox): the
+        #: server itself works, so the other emails in the batch need not wait.
+        self.this_email_only = this_email_only
+
 
 class PermanentError(DeliveryError):
     """Refused for good (no such mailbox, message refused): resending unchanged will not help."""
@@ -44,8 +50,9 @@ def _smtp_error(exc: Exception) -> DeliveryError:
         codes = [code for code, _ in exc.recipients.values()]
         detail = "; ".join(f"{address}: {code} {message.decode(errors='replace') if isinstance(message, bytes) else message}"
                            for address, (code, message) in exc.recipients.items())
-        error = PermanentError if all(code >= 500 for code in codes) else TransientError
-        return error(f"Recipient refused: {detail}")
+        if all(code >= 500 for code in codes):
+            return PermanentError(f"Recipient refused: {detail}")
+        return TransientError(f"Recipient refused: {detail}", this_email_only=True)
     if isinstance(exc, smtplib.SMTPResponseException):
         message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
         error = PermanentError if exc.smtp_code >= 500 else TransientError

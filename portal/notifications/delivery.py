@@ -14,6 +14,7 @@ task delivered twice or the sweep racing the normal path can never both act on t
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -162,6 +163,26 @@ def backoff_seconds(attempts: int) -> int:
     return min(3600, base * 2 ** max(0, attempts - 1))
 
 
+@dataclass(frozen=True)
+class _Claimed:
+    """What sending one claimed email needs, read before the mail server is spoken to."""
+
+    id: int
+    attempts: int
+    lease: datetime
+    email: OutgoingEmail | None
+    error: Exception | None
+
+
+def _write(delivery: EmailDelivery) -> _Claimed:
+    try:
+        email, error = render_email(delivery), None
+    except Exception as exc:  # noqa: BLE001 - a broken template fails this email, not the queue
+        current_app.logger.exception("Could not render email %s", delivery.key)
+        email, error = None, exc
+    return _Claimed(delivery.id, delivery.attempts, delivery.claimed_until, email, error)
+
+
 def send_deliveries(delivery_ids: list[int]) -> Retry | None:
     """Send the emails this call can claim; returns those to try again after a transient error."""
     if not delivery_ids:
@@ -177,55 +198,69 @@ def send_deliveries(delivery_ids: list[int]) -> Retry | None:
                  selectinload(EmailDelivery.items).selectinload(EmailDelivery.intent))
         .order_by(EmailDelivery.id)
     ).all()
+    # Every email is written first and the reading transaction ended before the mail server is
+    # spoken to; only plain values are used after this. Held open across the sending, that
+    # transaction made SQLite refuse the write recording a sent email ("database is locked") when
+    # another worker was writing: the email stayed SENDING and was sent again after its lease.
+    batch = [_write(delivery) for delivery in deliveries]
+    db.session.commit()
     config = current_app.config
-    values = {d.id: (d.attempts, d.claimed_until) for d in deliveries}
+    # Stop 5 s before the lease runs out, or halfway through a shorter lease: a fixed 5 s with
+    # DELIVERY_LEASE_SECONDS of 5 or less put every email back unsent, again and again.
+    margin = timedelta(seconds=min(5, config["DELIVERY_LEASE_SECONDS"] / 2))
+    retry_ids, wait = [], 0
     with open_connection() as connection:
-        for index, delivery in enumerate(deliveries):
-            attempts, lease = values[delivery.id]
-            if utcnow() >= lease - timedelta(seconds=5):
+        for index, item in enumerate(batch):
+            if utcnow() >= item.lease - margin:
                 # This batch has taken too long: leave the rest to be claimed afresh.
-                rest = [d.id for d in deliveries[index:]]
+                rest = [later.id for later in batch[index:]]
                 db.session.execute(
                     sa.update(EmailDelivery).where(EmailDelivery.id.in_(rest), EmailDelivery.state == DeliveryState.SENDING)
                     .values(state=DeliveryState.PENDING, claimed_until=None, attempts=EmailDelivery.attempts - 1)
                 )
                 db.session.commit()
-                return Retry(rest, 0)
-            try:
-                email = render_email(delivery)
-            except Exception as exc:  # noqa: BLE001 - a broken template fails this email, not the queue
-                current_app.logger.exception("Could not render email %s", delivery.key)
-                _settle(delivery.id, state=DeliveryState.FAILED, last_error=_error_text("The email could not be written", exc))
+                return Retry(retry_ids + rest, wait)
+            if item.error is not None:
+                _settle(item.id, state=DeliveryState.FAILED, last_error=_error_text("The email could not be written", item.error))
                 continue
             try:
-                connection.send(email)
+                connection.send(item.email)
             except PermanentError as exc:
-                _settle(delivery.id, state=DeliveryState.FAILED, last_error=_error_text("Refused", exc))
+                _settle(item.id, state=DeliveryState.FAILED, last_error=_error_text("Refused", exc))
                 continue
             except TransientError as exc:
-                return _reschedule(deliveries[index:], exc, values, config["DELIVERY_MAX_ATTEMPTS"])
-            _settle(delivery.id, state=DeliveryState.SENT, sent_at=utcnow(), last_error=None)
-    return None
+                # A mailbox refused for now (greylisted, full) holds back only its own email; a
+                # server that is down or busy holds back the rest of the batch too. (Rescheduling
+                # the rest for one mailbox's refusal failed them all, untried, at the last attempt.)
+                held_back = batch[index:index + 1] if exc.this_email_only else batch[index:]
+                ids, seconds = _reschedule(held_back, exc, config["DELIVERY_MAX_ATTEMPTS"])
+                retry_ids += ids
+                wait = max(wait, seconds)
+                if exc.this_email_only:
+                    continue
+                break
+            _settle(item.id, state=DeliveryState.SENT, sent_at=utcnow(), last_error=None)
+    return Retry(retry_ids, wait) if retry_ids else None
 
 
 def _error_text(what: str, exc: Exception) -> str:
     return f"{what}: {exc}"[:MAX_ERROR]
 
 
-def _reschedule(deliveries, exc: Exception, values, max_attempts: int) -> Retry | None:
-    """After a transient error: try again with backoff, or fail after the last attempt."""
+def _reschedule(items: list[_Claimed], exc: Exception, max_attempts: int) -> tuple[list[int], int]:
+    """After a transient error: try again with backoff, or fail after the last attempt.
+    Returns the emails to try again and the seconds to wait."""
     retry_ids, wait = [], 0
-    for delivery in deliveries:
-        attempts = values[delivery.id][0]
-        if attempts >= max_attempts:
-            _settle(delivery.id, state=DeliveryState.FAILED,
-                    last_error=_error_text(f"Gave up after {attempts} attempts", exc))
+    for item in items:
+        if item.attempts >= max_attempts:
+            _settle(item.id, state=DeliveryState.FAILED,
+                    last_error=_error_text(f"Gave up after {item.attempts} attempts", exc))
             continue
-        wait = max(wait, backoff_seconds(attempts))
-        _settle(delivery.id, state=DeliveryState.PENDING, last_error=_error_text(f"Attempt {attempts} failed", exc),
-                next_attempt_at=utcnow() + timedelta(seconds=backoff_seconds(attempts)))
-        retry_ids.append(delivery.id)
-    return Retry(retry_ids, wait) if retry_ids else None
+        wait = max(wait, backoff_seconds(item.attempts))
+        _settle(item.id, state=DeliveryState.PENDING, last_error=_error_text(f"Attempt {item.attempts} failed", exc),
+                next_attempt_at=utcnow() + timedelta(seconds=backoff_seconds(item.attempts)))
+        retry_ids.append(item.id)
+    return retry_ids, wait
 
 
 # Writing the emails ---------------------------------------------------------------------------
@@ -362,27 +397,34 @@ def sweep(now: datetime | None = None) -> SweepResult:
     return SweepResult(list(intents), list(emails), reminders)
 
 
+def can_resend(delivery: EmailDelivery) -> bool:
+    """A failed email may be tried again; a single notification already sent may be sent once more."""
+    return delivery.state is DeliveryState.FAILED or (
+        delivery.kind is DeliveryKind.ITEM and delivery.state in (DeliveryState.SENT, DeliveryState.IN_DIGEST)
+    )
+
+
 def resend(delivery: EmailDelivery, by: User) -> EmailDelivery:
     """An administrator's resend: a failed email is tried again; a sent one is sent once more."""
     from portal.audit.operations import record
 
+    if not can_resend(delivery):
+        raise ValueError(f"This email is {delivery.state.label.lower()}: only a failed email, or one notification "
+                         "already sent, can be sent again")
     if delivery.state is DeliveryState.FAILED:
         delivery.state = DeliveryState.PENDING
         delivery.attempts = 0
         delivery.next_attempt_at = None
+        delivery.last_error = None  # the audit trail keeps the resend; the error was shown before it
         target = delivery
-    elif delivery.kind is DeliveryKind.ITEM and delivery.state in (DeliveryState.SENT, DeliveryState.IN_DIGEST):
-        copies = db.session.scalar(
-            sa.select(sa.func.count(EmailDelivery.id)).where(EmailDelivery.key.like(f"{delivery.key}-resend-%"))
-        )
+    else:
+        # A key of its own, unique even if two administrators resend at the same moment.
         target = EmailDelivery(
-            key=f"{delivery.key}-resend-{copies + 1}", kind=DeliveryKind.ITEM, recipient_id=delivery.recipient_id,
-            intent_id=delivery.intent_id, state=DeliveryState.PENDING, created_at=utcnow(),
+            key=f"{delivery.key}-resend-{uuid.uuid4().hex[:12]}", kind=DeliveryKind.ITEM,
+            recipient_id=delivery.recipient_id, intent_id=delivery.intent_id, state=DeliveryState.PENDING,
+            created_at=utcnow(),
         )
         db.session.add(target)
-    else:
-        raise ValueError(f"This email is {delivery.state.label.lower()}: only a failed email, or one notification "
-                         "already sent, can be sent again")
     db.session.flush()
     record("notifications.resend", f"Email {delivery.key} to {delivery.recipient.email} sent again", target=target,
            actor=by, details={"delivery_id": delivery.id})

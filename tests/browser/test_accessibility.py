@@ -171,6 +171,8 @@ ADMIN_PAGES = {
     "new agreement": _admin_page("/admin/agreements/new"),
     "new agreement with errors": _new_agreement_with_errors,
     "audit trail": _admin_page("/admin/audit"),
+    "email deliveries": _admin_page("/admin/notifications"),
+    "email deliveries, one state": _admin_page("/admin/notifications?state=SENT"),
 }
 
 
@@ -181,13 +183,27 @@ def test_administrator_page_is_accessible(page_as, live_server, go):
     assert_accessible(page)
 
 
-ACCOUNT_PAGES = {"account": "/account", "two-factor set-up": "/account/two-factor", "change password": "/account/password"}
+ACCOUNT_PAGES = {
+    "account": "/account",
+    "two-factor set-up": "/account/two-factor",
+    "change password": "/account/password",
+    "notification settings": "/notifications/preferences",
+}
 
 
 @pytest.mark.parametrize("path", ACCOUNT_PAGES.values(), ids=ACCOUNT_PAGES.keys())
 def test_account_page_is_accessible(page_as, live_server, path):
     page = page_as(LEAD)
     _open(page, live_server.url + path)
+    assert_accessible(page)
+
+
+def test_notification_settings_saved_are_accessible(page_as, live_server):
+    """Saving the choices as they are changes nothing, and shows the success banner."""
+    page = page_as(LEAD)
+    _open(page, live_server.url + "/notifications/preferences")
+    _click_and_wait(page, page.get_by_role("button", name="Save choices"))
+    assert page.locator(".govuk-notification-banner--success").is_visible()
     assert_accessible(page)
 
 

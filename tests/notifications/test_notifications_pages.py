@@ -101,3 +101,26 @@ def test_notifications_need_sign_in(client):
     for method, url in (("GET", "/notifications"), ("POST", "/notifications/read")):
         response = client.open(url, method=method)
         assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+def test_each_notification_links_to_its_own_subject(setting, client, act_as, db_session):
+    lead, other_lead, staff, concern = setting
+    db_session.add_all([
+        Notification(recipient_id=lead.id, event=NotificationEvent.CONCERN_AWAITING_TRIAGE, concern_id=concern.id,
+                     summary="A reminder with a link", link=f"/concerns/{concern.id}/triage", created_at=datetime.now(UTC)),
+        Notification(recipient_id=lead.id, event=NotificationEvent.CONCERN_COMMENT, concern_id=concern.id,
+                     summary="An older note with no link", created_at=datetime.now(UTC) - timedelta(days=1)),
+        Notification(recipient_id=lead.id, event=NotificationEvent.CONCERN_COMMENT, summary="About nothing in particular",
+                     created_at=datetime.now(UTC) - timedelta(days=2)),
+        Notification(recipient_id=lead.id, event=NotificationEvent.CONCERN_COMMENT, summary="Pointing elsewhere",
+                     link="//elsewhere.example/phish", created_at=datetime.now(UTC) - timedelta(days=3)),
+    ])
+    db_session.commit()
+    act_as(lead)
+
+    text = client.get("/notifications").text
+
+    assert f'<a class="govuk-link" href="/concerns/{concern.id}/triage">A reminder with a link</a>' in text
+    assert f'<a class="govuk-link" href="/concerns/{concern.id}">An older note with no link</a>' in text
+    assert ">About nothing in particular</a>" not in text and "About nothing in particular" in text
+    assert "elsewhere.example" not in text
