@@ -25,15 +25,17 @@ def fan_out(intent_ids: list[int]) -> int:
     return len(emails)
 
 
+# No cap on retries here: each email counts its own attempts (DELIVERY_MAX_ATTEMPTS) and fails
+# itself after the last; a database that stays down is waited for, with backoff up to 10 minutes.
 @celery.task(bind=True, name="workers.tasks.notifications.send_emails", autoretry_for=_DATABASE_ERRORS,
-             retry_backoff=True, retry_backoff_max=600, max_retries=10)
+             retry_backoff=True, retry_backoff_max=600, max_retries=None)
 def send_emails(self, delivery_ids: list[int]) -> None:
     from portal.notifications.delivery import send_deliveries
 
     retry = send_deliveries(delivery_ids)
     if retry is not None and not is_eager():
         # The rows already say when to try again; the sweep would also find them.
-        raise self.retry(args=[retry.ids], countdown=retry.seconds, max_retries=None)
+        raise self.retry(args=[retry.ids], countdown=retry.seconds)
 
 
 @celery.task(name="workers.tasks.notifications.sweep", autoretry_for=_DATABASE_ERRORS, max_retries=3)
