@@ -11,27 +11,34 @@ import sqlalchemy as sa
 from flask_sqlalchemy.session import Session as FlaskSession
 
 OUTBOX = "notification_outbox"
+EMAILS = "email_outbox"
 
 
 class OutboxMixin:
     def commit(self) -> None:
-        pending = self.info.get(OUTBOX)
-        if pending:
+        intents, emails = self.info.get(OUTBOX), self.info.get(EMAILS)
+        if intents or emails:
             self.flush()
-            ids = [intent.id for intent in pending]
+            intent_ids = [intent.id for intent in intents or ()]
+            email_ids = [email.id for email in emails or ()]
         super().commit()
-        if pending:
-            del self.info[OUTBOX]
-            from portal.notifications.dispatch import hand_over
+        if intents or emails:
+            self._forget()
+            from portal.notifications.dispatch import hand_over, send_later
 
-            hand_over(ids)
+            hand_over(intent_ids)
+            send_later(email_ids)
+
+    def _forget(self) -> None:
+        self.info.pop(OUTBOX, None)
+        self.info.pop(EMAILS, None)
 
     def rollback(self) -> None:
-        self.info.pop(OUTBOX, None)
+        self._forget()
         super().rollback()
 
     def close(self) -> None:
-        self.info.pop(OUTBOX, None)
+        self._forget()
         super().close()
 
 
@@ -45,3 +52,8 @@ class PlainPortalSession(OutboxMixin, sa.orm.Session):
 
 def add_to_outbox(session, intent) -> None:
     session.info.setdefault(OUTBOX, []).append(intent)
+
+
+def send_after_commit(session, email) -> None:
+    """An email row written in this transaction, to be handed to the workers once it commits."""
+    session.info.setdefault(EMAILS, []).append(email)

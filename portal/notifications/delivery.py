@@ -177,6 +177,8 @@ class _Claimed:
 def _write(delivery: EmailDelivery) -> _Claimed:
     try:
         email, error = render_email(delivery), None
+    except NotWorthSending as exc:
+        email, error = None, exc
     except Exception as exc:  # noqa: BLE001 - a broken template fails this email, not the queue
         current_app.logger.exception("Could not render email %s", delivery.key)
         email, error = None, exc
@@ -195,7 +197,8 @@ def send_deliveries(delivery_ids: list[int]) -> Retry | None:
         sa.select(EmailDelivery)
         .where(EmailDelivery.id.in_(claimed))
         .options(selectinload(EmailDelivery.recipient), selectinload(EmailDelivery.intent),
-                 selectinload(EmailDelivery.items).selectinload(EmailDelivery.intent))
+                 selectinload(EmailDelivery.items).selectinload(EmailDelivery.intent),
+                 selectinload(EmailDelivery.invitation))
         .order_by(EmailDelivery.id)
     ).all()
     # Every email is written first and the reading transaction ended before the mail server is
@@ -220,6 +223,9 @@ def send_deliveries(delivery_ids: list[int]) -> Retry | None:
                 )
                 db.session.commit()
                 return Retry(retry_ids + rest, wait)
+            if isinstance(item.error, NotWorthSending):
+                _settle(item.id, state=DeliveryState.FAILED, last_error=str(item.error))
+                continue
             if item.error is not None:
                 _settle(item.id, state=DeliveryState.FAILED, last_error=_error_text("The email could not be written", item.error))
                 continue
@@ -270,9 +276,44 @@ def portal_link(path: str) -> str:
     return current_app.config["PUBLIC_URL"].rstrip("/") + path
 
 
+def queue_invitation_email(invitation) -> EmailDelivery:
+    """The email carrying an invitation, sent after the transaction that made it commits."""
+    from portal.core.session import send_after_commit
+
+    email = EmailDelivery(
+        key=f"invitation-{invitation.id}", kind=DeliveryKind.INVITATION, recipient_id=invitation.user_id,
+        invitation_id=invitation.id, state=DeliveryState.PENDING, created_at=utcnow(),
+    )
+    db.session.add(email)
+    send_after_commit(db.session, email)
+    return email
+
+
+class NotWorthSending(Exception):
+    """The email no longer has a purpose (an invitation withdrawn or expired before it went)."""
+
+
+def _invitation_email(delivery: EmailDelivery, service: str) -> OutgoingEmail:
+    from portal.people.operations import invitation_link
+
+    invitation = delivery.invitation
+    if not invitation.is_usable() or not invitation.user.active:
+        raise NotWorthSending("The invitation was withdrawn, used or expired before this email could go")
+    context = {"invitation": invitation, "link": invitation_link(invitation), "service_name": service}
+    return OutgoingEmail(
+        to=invitation.user.email,
+        subject=f"You have been invited to the {service}",
+        text=render_template("people/email/invitation.txt", **context),
+        html=render_template("people/email/invitation.html", **context),
+        key=delivery.key,
+    )
+
+
 def render_email(delivery: EmailDelivery) -> OutgoingEmail:
     """The email for a delivery: what happened and a link, never the adult's personal details."""
     service = current_app.config["SERVICE_NAME"]
+    if delivery.kind is DeliveryKind.INVITATION:
+        return _invitation_email(delivery, service)
     context = {
         "service_name": service,
         "recipient": delivery.recipient,

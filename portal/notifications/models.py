@@ -69,6 +69,7 @@ class PreferenceChoice(enum.Enum):
 class DeliveryKind(enum.Enum):
     ITEM = "One notification"
     DIGEST = "Daily summary"
+    INVITATION = "Invitation to the portal"
 
     @property
     def label(self) -> str:
@@ -145,6 +146,8 @@ class EmailDelivery(db.Model):
     intent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("notification_intent.id"), index=True)
     #: For a digest, the London day it covers; for an item waiting for one, the day it belongs to.
     digest_date: Mapped[date | None] = mapped_column(sa.Date)
+    #: For an invitation email: the invitation, whose link is written only when the email is sent.
+    invitation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("invitation.id"))
     #: The digest an item was sent in.
     digest_id: Mapped[int | None] = mapped_column(sa.ForeignKey("email_delivery.id"), index=True)
     state: Mapped[DeliveryState] = mapped_column(enum_column(DeliveryState), default=DeliveryState.PENDING)
@@ -159,6 +162,7 @@ class EmailDelivery(db.Model):
 
     recipient = relationship("User", foreign_keys=[recipient_id])
     intent = relationship("NotificationIntent")
+    invitation = relationship("Invitation")
     items = relationship("EmailDelivery", foreign_keys=[digest_id], order_by="EmailDelivery.id")
 
 

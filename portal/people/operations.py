@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from portal.agencies.models import Agency
@@ -15,7 +15,6 @@ from portal.auth.passwords import hash_password
 from portal.core.changes import apply_changes
 from portal.core.codes import ROLE_AGENCY_KINDS, Role
 from portal.core.db import utcnow
-from portal.core.mail import send_email
 from portal.core.rules import RuleError
 from portal.extensions import db
 from portal.people.models import Invitation, Membership, User, normalise_email
@@ -86,6 +85,9 @@ def new_invitation(user: User, invited_by: User | None) -> Invitation:
     )
     db.session.add(invitation)
     db.session.flush()
+    from portal.notifications.delivery import queue_invitation_email
+
+    queue_invitation_email(invitation)
     record("person.invitation_sent", f"Invitation link issued for {user.email}", target=user, details={"invitation_id": invitation.id, "expires_at": invitation.expires_at})
     return invitation
 
@@ -131,22 +133,6 @@ def accept_invitation(invitation: Invitation, password: str) -> None:
     user.locked_until = None
     record("person.invitation_accepted", f"{user.email} accepted their invitation and set a password", target=user, actor=user)
     db.session.commit()
-
-
-def deliver_invitation(invitation_id: int) -> bool:
-    """Email the invitation link (run by a worker); an invitation no longer usable is skipped."""
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None or not invitation.is_usable() or not invitation.user.active:
-        return False
-    link = invitation_link(invitation)
-    context = {"invitation": invitation, "link": link, "service_name": current_app.config["SERVICE_NAME"]}
-    send_email(
-        invitation.user.email,
-        f"You have been invited to the {current_app.config['SERVICE_NAME']}",
-        render_template("people/email/invitation.txt", **context),
-        render_template("people/email/invitation.html", **context),
-    )
-    return True
 
 
 def add_membership(user: User, agency: Agency, role: Role) -> Membership:

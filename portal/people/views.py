@@ -18,7 +18,6 @@ from portal.people import operations
 from portal.people.forms import AddRoleForm, ConfirmForm, EditPersonForm, InvitePersonForm
 from portal.people.models import Invitation, Membership, User
 from portal.policy import Capability
-from workers.tasks.mail import send_invitation
 
 manage_people = policy.require(Capability.MANAGE_PEOPLE)
 
@@ -64,7 +63,6 @@ def invite():
 
         if save_form(form, change):
             invitation = created["invitation"]
-            send_invitation.delay(invitation.id)
             hours = current_app.config["INVITATION_VALID_HOURS"]
             flash(f"Invitation sent to {invitation.user.email}. The link works for {hours} hours.", "success")
             return redirect(url_for("people.show_person", person_id=invitation.user_id))
@@ -131,9 +129,8 @@ def resend_invitation(person_id: int):
     if not person.active:
         flash(f"{person.name}'s account is deactivated: reactivate it before sending a new link.")
         return redirect(url_for("people.show_person", person_id=person.id))
-    invitation = operations.new_invitation(person, current_user)
+    operations.new_invitation(person, current_user)
     db.session.commit()
-    send_invitation.delay(invitation.id)
     flash(f"A new invitation has been sent to {person.email}. Earlier links no longer work.", "success")
     return redirect(url_for("people.show_person", person_id=person.id))
 

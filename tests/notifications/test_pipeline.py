@@ -370,3 +370,38 @@ def test_smtp_errors_are_sorted_into_try_again_and_give_up():
     assert isinstance(_smtp_error(smtplib.SMTPRecipientsRefused({"a@b.example": (450, b"Greylisted")})), TransientError)
     with pytest.raises(ValueError):
         _smtp_error(ValueError("a bug is not a delivery problem"))
+
+
+# Invitations go the same way ------------------------------------------------------------------
+
+
+def test_an_invitation_email_has_its_own_key_and_state_like_any_other(db_session, world, smtp):
+    from portal.people.operations import new_invitation
+
+    invitation = new_invitation(world.staff, world.lead)
+    assert smtp.messages == []  # not before the commit
+    db_session.commit()
+    [message] = smtp.to(world.staff.email)
+    assert "invited" in message["Subject"] and "/invitation/" in body_of(message)
+    assert message["Message-ID"].startswith(f"<invitation-{invitation.id}@")
+    email = db_session.scalar(sa.select(EmailDelivery).where(EmailDelivery.invitation_id == invitation.id))
+    assert email.kind is DeliveryKind.INVITATION and email.state is DeliveryState.SENT
+
+
+def test_an_invitation_replaced_before_its_email_went_is_not_sent(db_session, world, smtp, monkeypatch):
+    from portal.people.operations import new_invitation
+    from workers.tasks import notifications as tasks
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tasks.send_emails, "delay", lambda *args: (_ for _ in ()).throw(BrokerDown("down")))
+        first = new_invitation(world.staff, world.lead)
+        db_session.commit()
+        new_invitation(world.staff, world.lead)  # withdraws the first
+        db_session.commit()
+    assert smtp.messages == []
+    emails = db_session.scalars(sa.select(EmailDelivery).where(EmailDelivery.kind == DeliveryKind.INVITATION)).all()
+    delivery.send_deliveries([e.id for e in emails])
+    assert len(smtp.to(world.staff.email)) == 1
+    stale = next(e for e in emails if e.invitation_id == first.id)
+    db_session.refresh(stale)
+    assert stale.state is DeliveryState.FAILED and "withdrawn, used or expired" in stale.last_error
