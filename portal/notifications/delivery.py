@@ -59,20 +59,34 @@ def london_date(moment: datetime) -> date:
 def fan_out(intent_ids: list[int]) -> list[int]:
     """Turn intents into in-app notifications and emails; returns the emails to send now.
 
-    Only intents this call claims are fanned out; the others are someone else's or done.
-    Recipients are checked again against the policy layer, so a person who can no longer open
-    the subject is not told about it.
+    Only intents this call claims are fanned out; the others are someone else's or done. Besides
+    the intents it was given, it takes up to ``BATCH`` others nobody has fanned out yet: in a
+    burst their own tasks, further back in the queue, then find nothing to do, and the work is
+    done in batches. Recipients are checked again against the policy layer, so a person who can
+    no longer open the subject is not told about it.
     """
     from portal.policy import notification_audience_ids
 
     if not intent_ids:
         return []
     now = utcnow()
+    waiting = (
+        sa.select(NotificationIntent.id)
+        .where(NotificationIntent.fanned_out_at.is_(None))
+        .order_by(NotificationIntent.id)
+        .limit(BATCH)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        waiting = waiting.with_for_update(skip_locked=True)  # leave rows another worker is taking
     claimed = db.session.scalars(
         sa.update(NotificationIntent)
-        .where(NotificationIntent.id.in_(intent_ids), NotificationIntent.fanned_out_at.is_(None))
+        .where(
+            sa.or_(NotificationIntent.id.in_(intent_ids), NotificationIntent.id.in_(waiting.scalar_subquery())),
+            NotificationIntent.fanned_out_at.is_(None),
+        )
         .values(fanned_out_at=now)
         .returning(NotificationIntent.id)
+        .execution_options(synchronize_session=False)
     ).all()
     if not claimed:
         db.session.commit()
@@ -80,12 +94,18 @@ def fan_out(intent_ids: list[int]) -> list[int]:
     intents = db.session.scalars(sa.select(NotificationIntent).where(NotificationIntent.id.in_(claimed))).all()
     today = london_today()
     emails = []
+    audiences, preferences = {}, {}  # asked once per subject and per event within the batch
     for intent in intents:
-        allowed = notification_audience_ids(intent.subject_type, intent.subject_id, restricted=intent.restricted)
-        recipients = [uid for uid in intent.recipient_ids if uid in allowed]
+        subject = (intent.subject_type, intent.subject_id, intent.restricted)
+        if subject not in audiences:
+            audiences[subject] = notification_audience_ids(*subject[:2], restricted=intent.restricted)
+        recipients = [uid for uid in intent.recipient_ids if uid in audiences[subject]]
         if not recipients:
             continue
-        choices = preferences_for(recipients, intent.event)
+        asked = (intent.event, tuple(recipients))
+        if asked not in preferences:
+            preferences[asked] = preferences_for(recipients, intent.event)
+        choices = preferences[asked]
         concern_id = intent.subject_id if intent.subject_type == "concern" else None
         for uid in recipients:
             choice = choices.get(uid, PreferenceChoice.IMMEDIATELY)
@@ -142,14 +162,15 @@ def _claim(delivery_ids: list[int], now: datetime) -> list[int]:
     return sorted(claimed)
 
 
-def _settle(delivery_id: int, **values) -> None:
+def _settle(delivery_id: int, *, digest: bool = False, **values) -> None:
     """Record what happened to a claimed email, and commit at once."""
     db.session.execute(
         sa.update(EmailDelivery)
         .where(EmailDelivery.id == delivery_id, EmailDelivery.state == DeliveryState.SENDING)
         .values(claimed_until=None, **values)
+        .execution_options(synchronize_session=False)
     )
-    if values.get("state") is DeliveryState.SENT:
+    if digest and values.get("state") is DeliveryState.SENT:
         db.session.execute(
             sa.update(EmailDelivery)
             .where(EmailDelivery.digest_id == delivery_id)
@@ -168,6 +189,7 @@ class _Claimed:
     """What sending one claimed email needs, read before the mail server is spoken to."""
 
     id: int
+    kind: DeliveryKind
     attempts: int
     lease: datetime
     email: OutgoingEmail | None
@@ -182,7 +204,7 @@ def _write(delivery: EmailDelivery) -> _Claimed:
     except Exception as exc:  # noqa: BLE001 - a broken template fails this email, not the queue
         current_app.logger.exception("Could not render email %s", delivery.key)
         email, error = None, exc
-    return _Claimed(delivery.id, delivery.attempts, delivery.claimed_until, email, error)
+    return _Claimed(delivery.id, delivery.kind, delivery.attempts, delivery.claimed_until, email, error)
 
 
 def send_deliveries(delivery_ids: list[int]) -> Retry | None:
@@ -245,7 +267,8 @@ def send_deliveries(delivery_ids: list[int]) -> Retry | None:
                 if exc.this_email_only:
                     continue
                 break
-            _settle(item.id, state=DeliveryState.SENT, sent_at=utcnow(), last_error=None)
+            _settle(item.id, state=DeliveryState.SENT, sent_at=utcnow(), last_error=None,
+                    digest=item.kind is DeliveryKind.DIGEST)
     return Retry(retry_ids, wait) if retry_ids else None
 
 

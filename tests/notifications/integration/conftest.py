@@ -58,10 +58,10 @@ from portal.extensions import db
 from portal.notifications.models import DeliveryState, EmailDelivery, NotificationIntent
 from portal.people.models import Membership, User
 from tests.conftest import IN_CI, fresh_database, make_test_config
+from tests.redis_claim import claim_redis_database, release_redis_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-CLAIM_KEY = "portal-test-claim"
 #: The queue the portal publishes to and the workers consume.
 QUEUE = celery_settings(None)["task_default_queue"]
 
@@ -277,33 +277,6 @@ class RedisDatabase:
             return time.monotonic() - since >= quiet_for
 
         wait_until(settled, timeout, what="the workers to finish every task")
-
-
-def claim_redis_database(host: str, port: int, token: str) -> redis.Redis | None:
-    """Claim one of databases 1-15 for this run (a key set only if absent), emptied; None if all are taken."""
-    for number in range(1, 16):
-        client = redis.Redis(host=host, port=port, db=number, socket_connect_timeout=2, socket_timeout=5)
-        if client.set(CLAIM_KEY, token, nx=True, ex=3600):
-            with client.pipeline(transaction=True) as pipe:  # emptied, keeping the claim, at once
-                pipe.flushdb()
-                pipe.set(CLAIM_KEY, token, ex=3600)
-                pipe.execute()
-            return client
-        client.close()
-    return None
-
-
-def release_redis_database(client: redis.Redis, token: str) -> None:
-    with client.pipeline(transaction=True) as pipe:
-        try:
-            pipe.watch(CLAIM_KEY)
-            if pipe.get(CLAIM_KEY) == token.encode():
-                pipe.multi()
-                pipe.flushdb()
-                pipe.execute()
-        except redis.WatchError:
-            pass
-    client.close()
 
 
 @pytest.fixture(scope="package")
