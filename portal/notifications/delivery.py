@@ -25,7 +25,7 @@ from flask import current_app, render_template
 from sqlalchemy.orm import selectinload
 
 from portal.core.db import utcnow
-from portal.core.workdays import LONDON, london_today
+from portal.core.workdays import london_today
 from portal.extensions import db
 from portal.notifications.backends import OutgoingEmail, PermanentError, TransientError, open_connection
 from portal.notifications.models import (
@@ -43,14 +43,10 @@ BATCH = 100
 MAX_ERROR = 1000
 
 
-def _batches(ids, size: int = BATCH):
+def batches(ids, size: int = BATCH):
     iterator = iter(ids)
     while chunk := list(islice(iterator, size)):
         yield chunk
-
-
-def london_date(moment: datetime) -> date:
-    return moment.astimezone(LONDON).date()
 
 
 # Fanning out ----------------------------------------------------------------------------------

@@ -25,9 +25,9 @@ def send_later(delivery_ids: list[int]) -> None:
 
 
 def _enqueue(task, ids: list[int], what: str) -> None:
-    from portal.notifications.delivery import _batches
+    from portal.notifications.delivery import batches
 
-    for batch in _batches(ids):
+    for batch in batches(ids):
         try:
             task.delay(batch)
         except Exception:  # noqa: BLE001 - the broker or an eager run failed; the sweep retries

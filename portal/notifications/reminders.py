@@ -92,10 +92,12 @@ def fire_due_reminders(now: datetime | None = None, limit: int = 500) -> int:
         return 0
     from portal.people.models import User
 
-    for reminder in db.session.scalars(sa.select(Reminder).where(Reminder.id.in_(claimed))):
+    reminders = db.session.scalars(sa.select(Reminder).where(Reminder.id.in_(claimed))).all()
+    people = {user.id: user for user in db.session.scalars(sa.select(User).where(User.id.in_({r.recipient_id for r in reminders})))}
+    for reminder in reminders:
         record_intent(
             reminder.event, subject_type=reminder.subject_type, subject_id=reminder.subject_id,
-            summary=reminder.summary, link=reminder.link, recipients=[db.session.get(User, reminder.recipient_id)],
+            summary=reminder.summary, link=reminder.link, recipients=[people[reminder.recipient_id]],
         )
     db.session.commit()
     return len(claimed)

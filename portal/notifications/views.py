@@ -22,7 +22,7 @@ from portal.notifications.models import (
     Notification,
     NotificationEvent,
 )
-from portal.notifications.operations import mark_read, preferences_of, set_preferences, unread_count
+from portal.notifications.operations import mark_read, preferences_of, set_preferences
 from portal.policy import Capability
 
 
@@ -49,7 +49,7 @@ def list_notifications():
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
     return render_template(
-        "notifications/list.html", page=paginate(query), unread=unread_count(current_user), mark_form=MarkAllReadForm(),
+        "notifications/list.html", page=paginate(query), mark_form=MarkAllReadForm(),
         href=notification_href,
     )
 

@@ -17,7 +17,7 @@ _DATABASE_ERRORS = (DBAPIError,)
 @celery.task(name="workers.tasks.notifications.fan_out", autoretry_for=_DATABASE_ERRORS, retry_backoff=True,
              retry_backoff_max=600, max_retries=10)
 def fan_out(intent_ids: list[int]) -> int:
-    from portal.notifications.delivery import _batches, send_deliveries
+    from portal.notifications.delivery import batches, send_deliveries
     from portal.notifications.delivery import fan_out as fan_out_intents
     from portal.notifications.dispatch import send_later
 
@@ -27,7 +27,7 @@ def fan_out(intent_ids: list[int]) -> int:
         return len(emails)
     # The emails just made are sent here and now: a second task for each would only wait in the
     # queue. Those that meet a transient error go on as send_emails tasks with their backoff.
-    for batch in _batches(emails):
+    for batch in batches(emails):
         retry = send_deliveries(batch)
         if retry is not None:
             send_emails.apply_async(args=[retry.ids], countdown=retry.seconds)
