@@ -8,17 +8,17 @@ in the next day's digest. Every email has an idempotency key, so no path sends i
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.core.codes import LabelledEnum
 from portal.core.db import UTCDateTime, enum_column, utcnow
 from portal.extensions import db
 
 
-class NotificationEvent(enum.Enum):
+class NotificationEvent(LabelledEnum):
     """What happened. ``label`` is what a person reads; ``mandatory`` events cannot be turned off."""
 
     CONCERN_RAISED = "A concern was raised"
@@ -28,11 +28,6 @@ class NotificationEvent(enum.Enum):
     CONCERN_CLOSED = "A concern was closed"
     CONCERN_REOPENED = "A concern was reopened"
     CONCERN_AWAITING_TRIAGE = "A concern is still waiting for triage"
-
-    @property
-    def label(self) -> str:
-        return self.value
-
     @property
     def mandatory(self) -> bool:
         """Sent straight away whatever the person's preferences: it needs them personally."""
@@ -56,38 +51,23 @@ EVENT_EXPLANATIONS = {
 }
 
 
-class PreferenceChoice(enum.Enum):
+class PreferenceChoice(LabelledEnum):
     IMMEDIATELY = "Straight away"
     DAILY_DIGEST = "In a daily summary email"
     OFF = "Off"
 
-    @property
-    def label(self) -> str:
-        return self.value
-
-
-class DeliveryKind(enum.Enum):
+class DeliveryKind(LabelledEnum):
     ITEM = "One notification"
     DIGEST = "Daily summary"
     INVITATION = "Invitation to the portal"
 
-    @property
-    def label(self) -> str:
-        return self.value
-
-
-class DeliveryState(enum.Enum):
+class DeliveryState(LabelledEnum):
     PENDING = "Waiting to send"
     SENDING = "Sending"
     SENT = "Sent"
     FAILED = "Failed"
     IN_DIGEST_QUEUE = "Waiting for the daily summary"
     IN_DIGEST = "Sent in a daily summary"
-
-    @property
-    def label(self) -> str:
-        return self.value
-
 
 class NotificationIntent(db.Model):
     """The outbox: one row per change that people should hear about, written in its transaction."""
