@@ -39,6 +39,7 @@ $(CSS): node_modules/.package-lock.json portal/assets/portal.scss
 	mkdir -p portal/static/build
 	npx --no-install sass --no-source-map --style=compressed --load-path=node_modules portal/assets/portal.scss $(CSS)
 	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js portal/static/build/
+	cp node_modules/chart.js/dist/chart.umd.min.js portal/static/build/
 	rm -rf portal/static/build/assets
 	cp -r node_modules/govuk-frontend/dist/govuk/assets portal/static/build/assets
 

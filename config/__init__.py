@@ -71,7 +71,14 @@ def _development_secret_key(instance_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def celery_settings(redis_url: str | None, *, visibility_timeout: int = 1800, sweep_seconds: int = 60, digest_hour: int = 7) -> dict:
+def celery_settings(
+    redis_url: str | None,
+    *,
+    visibility_timeout: int = 1800,
+    sweep_seconds: int = 60,
+    digest_hour: int = 7,
+    risk_refresh_hour: int = 2,
+) -> dict:
     """Celery's settings: Redis when configured, otherwise tasks run eagerly in the caller."""
     from celery.schedules import crontab
 
@@ -100,6 +107,10 @@ def celery_settings(redis_url: str | None, *, visibility_timeout: int = 1800, sw
             "notifications-digest": {
                 "task": "workers.tasks.notifications.send_digests",
                 "schedule": crontab(hour=digest_hour, minute=0),
+            },
+            "intelligence-risk-refresh": {
+                "task": "workers.tasks.intelligence.refresh_risk_signals",
+                "schedule": crontab(hour=risk_refresh_hour, minute=15),
             },
         },
     }
@@ -177,6 +188,14 @@ class Config:
         self.DIGEST_HOUR = env_int("DIGEST_HOUR", 7)
         #: Seconds Redis waits for a task's acknowledgement before giving it to another worker.
         self.BROKER_VISIBILITY_TIMEOUT = env_int("BROKER_VISIBILITY_TIMEOUT", 1800)
+        #: The rules of the provider risk signal (weights, decay, bands): a TOML file, documented inside.
+        self.RISK_RULES_FILE = env_str("RISK_RULES_FILE", str(Path(__file__).with_name("risk_rules.toml")))
+        #: Hour (Europe/London) the nightly task refreshes every risk signal's time decay.
+        self.RISK_REFRESH_HOUR = env_int("RISK_REFRESH_HOUR", 2)
+        #: Files with more data rows than this are checked and imported by a Celery task, with progress.
+        self.IMPORT_BACKGROUND_ROWS = env_int("IMPORT_BACKGROUND_ROWS", 2000)
+        #: The largest file an import accepts, in megabytes.
+        self.IMPORT_MAX_MEGABYTES = env_int("IMPORT_MAX_MEGABYTES", 40)
         #: The address people reach the portal at, for links in emails.
         self.PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:5000")
 
@@ -185,8 +204,9 @@ class Config:
         self.SECRET_KEY = env_str("SECRET_KEY") or self.default_secret_key(instance_dir)
         self.CELERY = celery_settings(
             self.REDIS_URL, visibility_timeout=self.BROKER_VISIBILITY_TIMEOUT, sweep_seconds=self.SWEEP_SECONDS,
-            digest_hour=self.DIGEST_HOUR,
+            digest_hour=self.DIGEST_HOUR, risk_refresh_hour=self.RISK_REFRESH_HOUR,
         )
+        self.MAX_CONTENT_LENGTH = self.IMPORT_MAX_MEGABYTES * 1024 * 1024
         #: With no Redis, a thread in the web process runs the sweep, reminders and digests.
         self.EMBEDDED_SCHEDULER = env_bool("EMBEDDED_SCHEDULER", self.REDIS_URL is None and self.ENV_NAME == "development")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"

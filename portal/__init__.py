@@ -109,6 +109,9 @@ def _register_blueprints(app: Flask) -> None:
     from portal.concerns.blueprint import bp as concerns_bp
     from portal.concerns.raising_blueprint import bp as raising_bp
     from portal.glossary.blueprint import bp as glossary_bp
+    from portal.intelligence.blueprint import bp as intelligence_bp
+    from portal.intelligence.imports.blueprint import bp as imports_bp
+    from portal.intelligence.register.blueprint import bp as register_bp
     from portal.notifications.blueprint import bp as notifications_bp
     from portal.pages.blueprint import bp as pages_bp
     from portal.people.blueprint import bp as people_bp
@@ -123,6 +126,9 @@ def _register_blueprints(app: Flask) -> None:
         concerns_bp,
         raising_bp,
         notifications_bp,
+        intelligence_bp,
+        register_bp,
+        imports_bp,
         audit_bp,
     ):
         app.register_blueprint(blueprint)

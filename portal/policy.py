@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 
 from portal.agencies.models import Agency, Commissioning, Service
 from portal.agreements.models import Agreement, AgreementParty
-from portal.agreements.sharing import london_today, shares
+from portal.agreements.sharing import london_today, partner_ids_sharing, shares
 from portal.audit.models import AuditEvent
 from portal.concerns.models import Comment, Concern, ConsentOverride
 from portal.core.codes import AgencyKind, ConsentToShare, DataCategory, Role
@@ -36,6 +36,8 @@ class Capability(enum.Enum):
     RAISE_CONCERN = "raise a safeguarding concern"
     WORK_ON_CONCERNS = "triage, work on and close concerns in their area"
     OPERATE_NOTIFICATIONS = "see notification deliveries in their area and resend them"
+    VIEW_INTELLIGENCE = "see provider profiles and the risk register, within what they may see"
+    IMPORT_INTELLIGENCE = "import inspection ratings, contract-monitoring results or intelligence items"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -51,6 +53,10 @@ ROLE_CAPABILITIES: dict[Capability, frozenset[Role]] = {
     ),
     Capability.WORK_ON_CONCERNS: frozenset({Role.SAFEGUARDING_LEAD}),
     Capability.OPERATE_NOTIFICATIONS: frozenset({Role.ADMINISTRATOR}),
+    Capability.VIEW_INTELLIGENCE: frozenset(
+        {Role.COMMISSIONER, Role.INSPECTOR, Role.SAFEGUARDING_LEAD, Role.PROVIDER_MANAGER, Role.SAB_MEMBER, Role.SAB_CHAIR}
+    ),
+    Capability.IMPORT_INTELLIGENCE: frozenset({Role.COMMISSIONER, Role.INSPECTOR, Role.SAFEGUARDING_LEAD}),
 }
 
 
@@ -455,3 +461,270 @@ def visible_delivery_or_404(user, delivery_id: int):
     from portal.notifications.models import EmailDelivery
 
     return _first_or_404(deliveries_visible_to(user).where(EmailDelivery.id == delivery_id))
+
+
+# Provider intelligence ------------------------------------------------------------------------
+
+
+def _intelligence_models():
+    from portal.intelligence import models
+
+    return models
+
+
+#: Roles that see confidential intelligence (whistleblowing, concerns the provider did not raise).
+_SEES_CONFIDENTIAL = frozenset({Role.COMMISSIONER, Role.INSPECTOR, Role.SAFEGUARDING_LEAD})
+
+
+def _shared_for_provider_intelligence(agency_id: int):
+    """Services whose provider, or a current commissioner, shares provider intelligence with the agency."""
+    partners = partner_ids_sharing(agency_id, DataCategory.PROVIDER_INTELLIGENCE)
+    commissioned_by_partner = sa.select(Commissioning.service_id).where(
+        Commissioning.commissioner_id.in_(partners),
+        Commissioning.starts_on <= london_today(),
+        sa.or_(Commissioning.ends_on.is_(None), Commissioning.ends_on >= london_today()),
+    )
+    return sa.or_(Service.provider_id.in_(partners), Service.id.in_(commissioned_by_partner))
+
+
+def intelligence_services_visible_to(user):
+    """Services whose intelligence, profile and register line a person may see.
+
+    Commissioners: the services their agency commissions now, and those shared with it under an
+    agreement in force covering provider intelligence. Inspectors: services shared with the
+    regulator that way. The area's safeguarding leads, Board members and the Board's chair: every
+    service in the area. Provider managers: their own organisation's services. Nobody else.
+    """
+    membership = _acting(user)
+    if membership is None:
+        return _nothing(Service)
+    agency = membership.agency
+    in_area = Service.provider_id.in_(sa.select(Agency.id).where(Agency.area_id == agency.area_id))
+    role = membership.role
+    if role is Role.COMMISSIONER:
+        return sa.select(Service).where(
+            sa.or_(Service.id.in_(_commissioned_service_ids(agency.id)), _shared_for_provider_intelligence(agency.id))
+        )
+    if role is Role.INSPECTOR:
+        return sa.select(Service).where(_shared_for_provider_intelligence(agency.id))
+    if _is_area_lead(membership) or role in {Role.SAB_MEMBER, Role.SAB_CHAIR}:
+        return sa.select(Service).where(in_area)
+    if role is Role.PROVIDER_MANAGER:
+        return sa.select(Service).where(Service.provider_id == agency.id)
+    return _nothing(Service)
+
+
+def intelligence_service_or_404(user, service_id: int) -> Service:
+    return _first_or_404(intelligence_services_visible_to(user).where(Service.id == service_id))
+
+
+def intelligence_providers_visible_to(user):
+    """Providers with at least one service whose intelligence the person may see."""
+    return sa.select(Agency).where(Agency.id.in_(intelligence_services_visible_to(user).with_only_columns(Service.provider_id)))
+
+
+def intelligence_provider_or_404(user, provider_id: int) -> Agency:
+    return _first_or_404(intelligence_providers_visible_to(user).where(Agency.id == provider_id))
+
+
+def sees_confidential_intelligence(user) -> bool:
+    """Whistleblowing and other confidential items, and who recorded them: never the provider or the Board."""
+    membership = _acting(user)
+    if membership is None or membership.role not in _SEES_CONFIDENTIAL:
+        return False
+    return membership.role is not Role.SAFEGUARDING_LEAD or _is_area_lead(membership)
+
+
+def sees_personal_category_intelligence(user) -> bool:
+    """Items filed as personal safeguarding data: the area's council, and agencies it shares such data with."""
+    membership = _acting(user)
+    if membership is None or not sees_confidential_intelligence(user):
+        return False
+    if membership.agency.kind is AgencyKind.LOCAL_AUTHORITY:
+        return True
+    councils = sa.select(Agency.id).where(
+        Agency.area_id == membership.agency.area_id, Agency.kind == AgencyKind.LOCAL_AUTHORITY
+    )
+    partners = partner_ids_sharing(membership.agency_id, DataCategory.PERSONAL_SAFEGUARDING)
+    return bool(db.session.scalar(sa.select(sa.exists(councils.where(Agency.id.in_(partners))))))
+
+
+def intelligence_items_visible_to(user):
+    """Items on the services a person may see, without those their role may not (the timeline's rule)."""
+    Item = _intelligence_models().IntelligenceItem
+    query = sa.select(Item).where(
+        Item.is_deleted.is_(False),
+        Item.service_id.in_(intelligence_services_visible_to(user).with_only_columns(Service.id)),
+    )
+    if not sees_confidential_intelligence(user):
+        query = query.where(Item.confidential.is_(False))
+    if not sees_personal_category_intelligence(user):
+        query = query.where(Item.sharing_category != DataCategory.PERSONAL_SAFEGUARDING)
+    return query
+
+
+def visible_item_or_404(user, item_id: int):
+    Item = _intelligence_models().IntelligenceItem
+    return _first_or_404(intelligence_items_visible_to(user).where(Item.id == item_id))
+
+
+def risk_signals_visible_to(user):
+    """The register's rows: one signal per visible service, the one built from what the person may see."""
+    RiskSignal = _intelligence_models().RiskSignal
+    return sa.select(RiskSignal).where(
+        RiskSignal.includes_confidential.is_(sees_confidential_intelligence(user)),
+        RiskSignal.service_id.in_(intelligence_services_visible_to(user).with_only_columns(Service.id)),
+    )
+
+
+def can_record_intelligence(user, service: Service | None = None) -> bool:
+    """Add, change and remove items: commissioners, inspectors and the area's safeguarding leads."""
+    return sees_confidential_intelligence(user) and (service is None or _sees_service(user, service))
+
+
+def can_record_inspection(user, service: Service | None = None) -> bool:
+    """Inspectors record ratings by hand; commissioners and inspectors import the regulator's file."""
+    membership = _acting(user)
+    return (
+        membership is not None and membership.role is Role.INSPECTOR
+        and (service is None or _sees_service(user, service))
+    )
+
+
+def can_import(user, kind) -> bool:
+    """Who may import each kind of file (``kind`` is an :class:`ImportKind`)."""
+    kinds = _intelligence_models().ImportKind
+    membership = _acting(user)
+    if membership is None:
+        return False
+    allowed = {
+        kinds.REGULATOR_RATINGS: {Role.COMMISSIONER, Role.INSPECTOR},
+        kinds.MONITORING_VISITS: {Role.COMMISSIONER},
+        kinds.ITEMS: {Role.COMMISSIONER, Role.INSPECTOR},
+    }[kind]
+    return membership.role in allowed or (kind is kinds.ITEMS and _is_area_lead(membership))
+
+
+def imports_visible_to(user):
+    """A person's own imports."""
+    ImportBatch = _intelligence_models().ImportBatch
+    membership = _acting(user)
+    if membership is None:
+        return _nothing(ImportBatch)
+    return sa.select(ImportBatch).where(ImportBatch.uploaded_by_id == user.id, ImportBatch.agency_id == membership.agency_id)
+
+
+def visible_import_or_404(user, import_id: int):
+    ImportBatch = _intelligence_models().ImportBatch
+    return _first_or_404(imports_visible_to(user).where(ImportBatch.id == import_id))
+
+
+def can_record_visit(user, service: Service | None = None) -> bool:
+    """Contract-monitoring visits: commissioners, for services their agency commissions now."""
+    membership = _acting(user)
+    if membership is None or membership.role is not Role.COMMISSIONER:
+        return False
+    if service is None:
+        return True
+    commissioned = _commissioned_service_ids(membership.agency_id).where(Commissioning.service_id == service.id)
+    return db.session.scalar(sa.select(sa.exists(commissioned)))
+
+
+def visits_visible_to(user):
+    Visit = _intelligence_models().MonitoringVisit
+    return sa.select(Visit).where(
+        Visit.service_id.in_(intelligence_services_visible_to(user).with_only_columns(Service.id))
+    )
+
+
+def visible_visit_or_404(user, visit_id: int):
+    Visit = _intelligence_models().MonitoringVisit
+    return _first_or_404(visits_visible_to(user).where(Visit.id == visit_id))
+
+
+def can_manage_visit(user, visit) -> bool:
+    """Add actions to a visit's plan and complete them: commissioners of the agency that visited."""
+    membership = _acting(user)
+    return membership is not None and membership.role is Role.COMMISSIONER and membership.agency_id == visit.commissioner_id
+
+
+def can_respond_to_action(user, action) -> bool:
+    """The provider's manager answers its improvement actions."""
+    membership = _acting(user)
+    return (
+        membership is not None and membership.role is Role.PROVIDER_MANAGER
+        and membership.agency_id == action.visit.service.provider_id
+    )
+
+
+def can_manage_register(user, service: Service | None = None) -> bool:
+    """Name a risk's owner and review date: commissioners and the area's safeguarding leads."""
+    membership = _acting(user)
+    if membership is None or not (membership.role is Role.COMMISSIONER or _is_area_lead(membership)):
+        return False
+    return service is None or _sees_service(user, service)
+
+
+def register_owner_candidates(user):
+    """People who may own a register entry: commissioners and safeguarding leads of the area's agencies."""
+    membership = _acting(user)
+    if membership is None:
+        return _nothing(User)
+    return (
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Agency, Membership.agency_id == Agency.id)
+        .where(
+            User.active, Membership.active, Agency.area_id == membership.agency.area_id,
+            Membership.role.in_([Role.COMMISSIONER, Role.SAFEGUARDING_LEAD]),
+            Agency.kind.in_([AgencyKind.LOCAL_AUTHORITY, AgencyKind.NHS_ICB]),
+        )
+        .distinct()
+        .order_by(User.name)
+    )
+
+
+def can_configure_standards(user) -> bool:
+    return can(user, Capability.MANAGE_AGENCIES)
+
+
+def _sees_service(user, service: Service) -> bool:
+    query = intelligence_services_visible_to(user).where(Service.id == service.id)
+    return db.session.scalar(sa.select(sa.exists(query.with_only_columns(Service.id))))
+
+
+def _service_audience_ids(subject_id: int, restricted: bool):
+    """Who is told about a service's risk: commissioners of it now and the area's safeguarding leads."""
+    service = db.session.get(Service, subject_id)
+    if service is None:
+        return None
+    commissioners = _commissioners_of(service.id)
+    agency = sa.orm.aliased(Agency)
+    return (
+        sa.select(User.id)
+        .join(Membership, Membership.user_id == User.id)
+        .join(agency, Membership.agency_id == agency.id)
+        .where(
+            User.active, Membership.active, agency.active,
+            sa.or_(
+                sa.and_(Membership.role == Role.COMMISSIONER, Membership.agency_id.in_(commissioners)),
+                sa.and_(
+                    Membership.role == Role.SAFEGUARDING_LEAD, agency.kind == AgencyKind.LOCAL_AUTHORITY,
+                    agency.area_id == service.provider.area_id,
+                ),
+            ),
+        )
+        .distinct()
+    )
+
+
+def _commissioners_of(service_id: int):
+    today = london_today()
+    return sa.select(Commissioning.commissioner_id).where(
+        Commissioning.service_id == service_id,
+        Commissioning.starts_on <= today,
+        sa.or_(Commissioning.ends_on.is_(None), Commissioning.ends_on >= today),
+    )
+
+
+NOTIFICATION_AUDIENCES["service"] = _service_audience_ids

@@ -64,6 +64,10 @@ def world(make_area, make_agency, make_service, make_commissioning, make_user, m
     )
     raiser.membership = None
 
+    # Provider intelligence: an open complaint, a confidential whistleblower, a visit with its plan,
+    # an inspection and an import, recorded as their own roles would.
+    intelligence = _record_intelligence(world_users=users, service=service, council=council, regulator=regulator)
+
     other_area = make_area("Elsewhere")
     other_council = make_agency(AgencyKind.LOCAL_AUTHORITY, area=other_area, name="Other council")
     users["OTHER_AREA_ADMIN"] = make_user(Role.ADMINISTRATOR, agency=other_council, email="admin@elsewhere.example")
@@ -71,13 +75,52 @@ def world(make_area, make_agency, make_service, make_commissioning, make_user, m
     ids = {
         "agency": council.id, "provider": provider.id, "service": service.id, "commissioning": link.id,
         "person": spare.id, "membership": spare.memberships[0].id, "agreement": agreement.id,
-        "party": agreement.parties[0].id, "concern": concern.id,
+        "party": agreement.parties[0].id, "concern": concern.id, **intelligence,
         # The email telling the area's safeguarding lead about the concern.
         "delivery": db.session.scalar(
             sa.select(EmailDelivery.id).where(EmailDelivery.recipient_id == users["SAFEGUARDING_LEAD"].id)
         ),
     }
     return World(users=users, ids=ids)
+
+
+def _record_intelligence(*, world_users, service, council, regulator) -> dict:
+    from datetime import date, timedelta
+
+    from portal.core.codes import KeyQuestion, Rating
+    from portal.intelligence import operations as intel
+    from portal.intelligence.models import ImportBatch, ImportKind, ImportStatus, QualityScore, Severity, SourceType
+
+    lead = world_users["SAFEGUARDING_LEAD"]
+    lead.membership = lead.active_memberships[0]
+    yesterday = date.today() - timedelta(days=1)
+    complaint = intel.record_item(service, intel.ItemDetails(
+        occurred_on=yesterday, source=SourceType.COMPLAINT, key_questions={KeyQuestion.CARING},
+        severity=Severity.MODERATE, summary="Matrix complaint"), by=lead, supplied_by=council)
+    whistle = intel.record_item(service, intel.ItemDetails(
+        occurred_on=yesterday, source=SourceType.WHISTLEBLOWING, key_questions={KeyQuestion.SAFE},
+        severity=Severity.HIGH, summary="Matrix whistleblower"), by=lead, supplied_by=council)
+    standards = intel.ensure_default_standards(council.area_id)
+    visit = intel.record_visit(service, intel.VisitDetails(
+        visited_on=yesterday, officer_name="Matrix Officer", findings="Matrix findings",
+        scores={standards[0].id: QualityScore.POOR},
+        actions=[intel.ActionDetails(description="Matrix action", owner="Manager", due_on=yesterday + timedelta(days=14))],
+    ), commissioner=council, by=lead)
+    inspection = intel.record_inspection(service, intel.InspectionDetails(
+        published_on=yesterday, overall=Rating.GOOD, ratings={q: Rating.GOOD for q in KeyQuestion}),
+        by=None, supplied_by=regulator)
+    inspector = world_users["INSPECTOR"]
+    batch = ImportBatch(
+        kind=ImportKind.REGULATOR_RATINGS, status=ImportStatus.READY, area_id=council.area_id, agency_id=regulator.id,
+        uploaded_by_id=inspector.id, filename="ratings.csv", content=b"", content_sha256="0" * 64,
+    )
+    db.session.add(batch)
+    db.session.commit()
+    lead.membership = None
+    return {
+        "item": complaint.id, "secret_item": whistle.id, "visit": visit.id, "action": visit.actions[0].id,
+        "inspection": inspection.id, "import": batch.id,
+    }
 
 
 OK, FORBIDDEN, MISSING, TO_SIGN_IN, REDIRECT = 200, 403, 404, "sign-in", 302
@@ -191,6 +234,9 @@ MATRIX = [
     ("POST", "/notifications/preferences", everyone(OK)),
     ("GET", "/admin/notifications", admin_only(other_area=OK)),
     ("POST", "/admin/notifications/{delivery}/resend", admin_only(admin=REDIRECT)),
+    # intelligence: profiles, records and standards (portal/intelligence/blueprint.py)
+    # intelligence: risk register (portal/intelligence/register/blueprint.py)
+    # intelligence: imports (portal/intelligence/imports/blueprint.py)
 ]
 
 

@@ -49,6 +49,7 @@ from portal.core.db import utcnow
 from portal.core.rules import WHOLE_RECORD, RuleError
 from portal.core.workdays import LONDON, add_working_days, london_today
 from portal.extensions import db
+from portal.intelligence.operations import sync_concern_item
 from portal.notifications.models import NotificationEvent
 from portal.notifications.operations import notify
 from portal.notifications.reminders import cancel_reminders, london_time, schedule_reminder
@@ -128,8 +129,14 @@ def _event(concern: Concern, kind: str, summary: str, by: User | None) -> None:
     )
 
 
+#: Changes that alter what the concern's item on its service's intelligence timeline says.
+_TIMELINE_CHANGES = frozenset({"raise", "triage", "start", "close", "reopen"})
+
+
 def _audit(concern: Concern, action: str, summary: str, by: User | None, **details) -> None:
     record(f"concern.{action}", f"{concern.reference}: {summary}", target=concern, actor=by, details=details)
+    if action in _TIMELINE_CHANGES:
+        sync_concern_item(concern)
 
 
 def _check_text(field: str, value: str | None, label: str, limit: int = MAX_TEXT) -> None:

@@ -277,3 +277,54 @@ class RaisedVia(LabelledEnum):
     PROVIDER = "A care provider"
     PARTNER = "A partner agency"
     PUBLIC = "A member of the public"
+
+
+# Provider intelligence: the regulator's five key questions and ratings, and our own sources -----
+
+
+class KeyQuestion(LabelledEnum):
+    """The five key questions a service is inspected and rated on."""
+
+    SAFE = "Safe"
+    EFFECTIVE = "Effective"
+    CARING = "Caring"
+    RESPONSIVE = "Responsive"
+    WELL_LED = "Well-led"
+
+    @property
+    def bit(self) -> int:
+        """This question's bit in a set of key questions stored as one integer."""
+        return 1 << list(KeyQuestion).index(self)
+
+    @classmethod
+    def to_bits(cls, questions) -> int:
+        bits = 0
+        for question in questions:
+            bits |= question.bit
+        return bits
+
+    @classmethod
+    def from_bits(cls, bits: int) -> list[KeyQuestion]:
+        return [question for question in cls if bits & question.bit]
+
+
+class Rating(LabelledEnum):
+    """Inspection ratings as the regulator publishes them (its files' exact wording)."""
+
+    OUTSTANDING = "Outstanding"
+    GOOD = "Good"
+    REQUIRES_IMPROVEMENT = "Requires improvement"
+    INADEQUATE = "Inadequate"
+    NOT_RATED = "Not rated"
+    INSUFFICIENT_EVIDENCE = "Insufficient evidence to rate"
+
+    @property
+    def rank(self) -> int | None:
+        """4 for Outstanding down to 1 for Inadequate; None where there is no rating to compare."""
+        return {Rating.OUTSTANDING: 4, Rating.GOOD: 3, Rating.REQUIRES_IMPROVEMENT: 2, Rating.INADEQUATE: 1}.get(self)
+
+    @classmethod
+    def from_label(cls, text: str) -> Rating | None:
+        """The rating a published file means by ``text`` (case and spacing forgiven), or None."""
+        wanted = " ".join(text.split()).casefold()
+        return next((rating for rating in cls if rating.value.casefold() == wanted), None)

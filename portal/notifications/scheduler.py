@@ -1,6 +1,7 @@
 """The embedded scheduler: with no Redis (``make run``), a thread in the web process does what
 Celery beat does in production: the sweep (with reminders) every ``SWEEP_SECONDS``, and the
-daily summaries once the ``DIGEST_HOUR`` has passed in England."""
+daily summaries once the ``DIGEST_HOUR`` has passed in England, and the nightly refresh of risk
+signals once ``RISK_REFRESH_HOUR`` has."""
 
 from __future__ import annotations
 
@@ -18,13 +19,17 @@ _thread: threading.Thread | None = None
 def tick(app: Flask) -> None:
     """One round of scheduled work (building summaries twice in a day is harmless)."""
     from portal.extensions import db
+    from portal.intelligence.operations import refresh_outdated_signals
     from portal.notifications.dispatch import run_digests, run_sweep
 
     with app.app_context():
         try:
             run_sweep()
-            if datetime.now(LONDON).hour >= app.config["DIGEST_HOUR"]:
+            hour = datetime.now(LONDON).hour
+            if hour >= app.config["DIGEST_HOUR"]:
                 run_digests()
+            if hour >= app.config["RISK_REFRESH_HOUR"]:
+                refresh_outdated_signals()
         except Exception:  # noqa: BLE001 - the next tick tries again
             app.logger.exception("Scheduled notification work failed; trying again next time")
             db.session.rollback()

@@ -1,0 +1,1 @@
+"""Imports of the regulator's ratings export, contract-monitoring results and intelligence items."""
