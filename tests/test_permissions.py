@@ -235,8 +235,55 @@ MATRIX = [
     ("GET", "/admin/notifications", admin_only(other_area=OK)),
     ("POST", "/admin/notifications/{delivery}/resend", admin_only(admin=REDIRECT)),
     # intelligence: profiles, records and standards (portal/intelligence/blueprint.py)
+    # The ICB commissioner neither commissions the service nor has an agreement, so it is 404 to them;
+    # those who see the service but may not do a thing get 403. Nobody here may record a visit: only
+    # the council commissions the service, and the world has no council commissioner.
+    ("GET", "/providers", {**everyone(FORBIDDEN), "SAFEGUARDING_LEAD": OK, "COMMISSIONER": OK, "PROVIDER_MANAGER": OK, "INSPECTOR": OK, "SAB_MEMBER": OK, "SAB_CHAIR": OK}),
+    ("GET", "/providers/{provider}", {**everyone(MISSING), "SAFEGUARDING_LEAD": OK, "PROVIDER_MANAGER": OK, "INSPECTOR": OK, "SAB_MEMBER": OK, "SAB_CHAIR": OK}),
+    ("GET", "/services/{service}", {**everyone(MISSING), "SAFEGUARDING_LEAD": OK, "PROVIDER_MANAGER": OK, "INSPECTOR": OK, "SAB_MEMBER": OK, "SAB_CHAIR": OK}),
+    ("GET", "/services/{service}/items/new", {**everyone(MISSING), "SAFEGUARDING_LEAD": OK, "INSPECTOR": OK, "PROVIDER_MANAGER": FORBIDDEN, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN}),
+    ("GET", "/items/{item}/edit", {**everyone(MISSING), "SAFEGUARDING_LEAD": OK, "INSPECTOR": OK, "PROVIDER_MANAGER": FORBIDDEN, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN}),
+    ("GET", "/items/{secret_item}/edit", {**everyone(MISSING), "SAFEGUARDING_LEAD": OK, "INSPECTOR": OK}),
+    ("GET", "/items/{item}/remove", {**everyone(MISSING), "SAFEGUARDING_LEAD": OK, "INSPECTOR": OK, "PROVIDER_MANAGER": FORBIDDEN, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN}),
+    ("GET", "/items/{secret_item}/remove", {**everyone(MISSING), "SAFEGUARDING_LEAD": OK, "INSPECTOR": OK}),
+    ("GET", "/services/{service}/inspections/new", {**everyone(MISSING), "INSPECTOR": OK, "SAFEGUARDING_LEAD": FORBIDDEN, "PROVIDER_MANAGER": FORBIDDEN, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN}),
+    ("GET", "/services/{service}/visits/new", {**everyone(MISSING), "SAFEGUARDING_LEAD": FORBIDDEN, "PROVIDER_MANAGER": FORBIDDEN, "INSPECTOR": FORBIDDEN, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN}),
+    ("GET", "/visits/{visit}", {**everyone(MISSING), "SAFEGUARDING_LEAD": OK, "PROVIDER_MANAGER": OK, "INSPECTOR": OK, "SAB_MEMBER": OK, "SAB_CHAIR": OK}),
+    ("GET", "/visits/{visit}/actions/new", {**everyone(MISSING), "SAFEGUARDING_LEAD": FORBIDDEN, "PROVIDER_MANAGER": FORBIDDEN, "INSPECTOR": FORBIDDEN, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN}),
+    ("GET", "/actions/{action}/respond", {**everyone(MISSING), "PROVIDER_MANAGER": OK, "SAFEGUARDING_LEAD": FORBIDDEN, "INSPECTOR": FORBIDDEN, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN}),
+    ("POST", "/actions/{action}/complete", {**everyone(MISSING), "SAFEGUARDING_LEAD": FORBIDDEN, "PROVIDER_MANAGER": FORBIDDEN, "INSPECTOR": FORBIDDEN, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN}),
+    ("GET", "/intelligence/risk-rules", {**everyone(FORBIDDEN), "SAFEGUARDING_LEAD": OK, "COMMISSIONER": OK, "PROVIDER_MANAGER": OK, "INSPECTOR": OK, "SAB_MEMBER": OK, "SAB_CHAIR": OK}),
+    ("GET", "/admin/quality-standards", admin_only(other_area=OK)),
+    ("POST", "/admin/quality-standards", admin_only(other_area=OK)),
     # intelligence: risk register (portal/intelligence/register/blueprint.py)
+    # The register and its export: every role that views intelligence, Board and provider managers included.
+    ("GET", "/register", (REGISTER_READERS := {
+        "ADMINISTRATOR": FORBIDDEN, "SAFEGUARDING_LEAD": OK, "COMMISSIONER": OK, "PROVIDER_STAFF": FORBIDDEN,
+        "PROVIDER_MANAGER": OK, "INSPECTOR": OK, "SAB_MEMBER": OK, "SAB_CHAIR": OK,
+        "OTHER_AREA_ADMIN": FORBIDDEN, "ANONYMOUS": TO_SIGN_IN,
+    })),
+    ("GET", "/register.csv", REGISTER_READERS),
+    # A register entry: 404 to those who may not see the service (the ICB commissioner neither
+    # commissions it nor shares an agreement), 403 to those who see it but may not name its owner.
+    # Posting an empty form shows the lead the form again with its errors, and saves nothing.
+    ("GET", "/services/{service}/register-entry", (REGISTER_ENTRY := {
+        "ADMINISTRATOR": MISSING, "SAFEGUARDING_LEAD": OK, "COMMISSIONER": MISSING, "PROVIDER_STAFF": MISSING,
+        "PROVIDER_MANAGER": FORBIDDEN, "INSPECTOR": FORBIDDEN, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN,
+        "OTHER_AREA_ADMIN": MISSING, "ANONYMOUS": TO_SIGN_IN,
+    })),
+    ("POST", "/services/{service}/register-entry", REGISTER_ENTRY),
     # intelligence: imports (portal/intelligence/imports/blueprint.py)
+    ("GET", "/imports", {**everyone(FORBIDDEN), "COMMISSIONER": OK, "INSPECTOR": OK, "SAFEGUARDING_LEAD": OK}),
+    ("GET", "/imports/new/regulator-ratings", {**everyone(FORBIDDEN), "COMMISSIONER": OK, "INSPECTOR": OK}),
+    ("POST", "/imports/new/regulator-ratings", {**everyone(FORBIDDEN), "COMMISSIONER": OK, "INSPECTOR": OK}),
+    ("GET", "/imports/new/monitoring-visits", {**everyone(FORBIDDEN), "COMMISSIONER": OK}),
+    ("GET", "/imports/new/items", {**everyone(FORBIDDEN), "COMMISSIONER": OK, "INSPECTOR": OK, "SAFEGUARDING_LEAD": OK}),
+    ("GET", "/imports/templates/monitoring-visits.csv", {**everyone(FORBIDDEN), "COMMISSIONER": OK}),
+    ("GET", "/imports/templates/items.csv", {**everyone(FORBIDDEN), "COMMISSIONER": OK, "INSPECTOR": OK, "SAFEGUARDING_LEAD": OK}),
+    ("GET", "/imports/{import}", {**everyone(MISSING), "INSPECTOR": OK}),
+    ("GET", "/imports/{import}/progress.json", {**everyone(MISSING), "INSPECTOR": OK}),
+    ("POST", "/imports/{import}/cancel", {**everyone(MISSING), "INSPECTOR": REDIRECT}),
+    ("POST", "/imports/{import}/confirm", {**everyone(MISSING), "INSPECTOR": REDIRECT}),
 ]
 
 

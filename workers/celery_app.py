@@ -18,7 +18,7 @@ class FlaskTask(Task):
             return self.run(*args, **kwargs)
 
 
-celery = Celery("portal", task_cls=FlaskTask, include=["workers.tasks.notifications", "workers.tasks.intelligence"])
+celery = Celery("portal", task_cls=FlaskTask, include=["workers.tasks.notifications", "workers.tasks.intelligence", "workers.tasks.imports"])
 # A worker or beat process reads the same settings from the environment as the portal does.
 celery.conf.update(load_config().CELERY)
 

@@ -456,6 +456,57 @@ def complete_action(action: ImprovementAction, *, by: User) -> None:
     record("intelligence.action.complete", "completed an improvement action", target=action, actor=by)
 
 
+def _check_standard_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise IntelligenceError("name", "Enter the standard's name")
+    if len(name) > 200:
+        raise IntelligenceError("name", "The standard's name must be 200 characters or fewer")
+    return name
+
+
+def add_standard(quality_area: QualityArea, *, code: str, name: str, by: User) -> QualityStandard:
+    """Add a standard that visits score from now on; its code is the column name in the import template."""
+    code = (code or "").strip().upper()
+    problems = []
+    if not code or len(code) > 12 or not code.replace("-", "").isalnum():
+        problems.append(("code", "Enter a short code of letters and numbers, 12 characters or fewer, like S5"))
+    elif db.session.scalar(sa.select(QualityStandard.id).where(
+        QualityStandard.area_id == quality_area.area_id, sa.func.upper(QualityStandard.code) == code
+    )):
+        problems.append(("code", f"There is already a standard with the code {code}"))
+    try:
+        name = _check_standard_name(name)
+    except IntelligenceError as error:
+        problems.extend(error.problems)
+    if problems:
+        raise IntelligenceError(problems[0][0], problems[0][1], problems)
+    last = db.session.scalar(
+        sa.select(sa.func.max(QualityStandard.position)).where(QualityStandard.quality_area_id == quality_area.id)
+    )
+    standard = QualityStandard(
+        area_id=quality_area.area_id, quality_area_id=quality_area.id, code=code, name=name,
+        position=(last + 1) if last is not None else quality_area.position * 100,
+    )
+    db.session.add(standard)
+    db.session.flush()
+    record("intelligence.standard.add", f"added quality standard {code}", target=standard, actor=by)
+    return standard
+
+
+def rename_standard(standard: QualityStandard, *, name: str, by: User) -> None:
+    """Reword a standard; visits already scored against it keep their scores."""
+    standard.name = _check_standard_name(name)
+    record("intelligence.standard.rename", f"renamed quality standard {standard.code}", target=standard, actor=by)
+
+
+def set_standard_active(standard: QualityStandard, *, active: bool, by: User) -> None:
+    """Retire a standard (new visits no longer score it; old visits keep it) or bring it back."""
+    standard.active = active
+    verb = "restored" if active else "retired"
+    record(f"intelligence.standard.{verb[:-1]}", f"{verb} quality standard {standard.code}", target=standard, actor=by)
+
+
 # Concerns appear on the timeline automatically, with nothing about the adult -------------------
 
 _CONCERN_SEVERITY = {"RED": Severity.SERIOUS, "AMBER": Severity.HIGH, "GREEN": Severity.MODERATE}
@@ -557,14 +608,19 @@ def _refresh_chunk(session, rules, ids: list[int], today: date) -> None:
     horizon = today - timedelta(days=rules.horizon_days)
     item = IntelligenceItem
     rows = session.execute(
-        sa.select(item.service_id, item.id, item.occurred_on, item.source, item.severity, item.key_question_bits,
-                  item.summary, item.confidential)
+        sa.select(item.service_id, item.sharing_category, item.id, item.occurred_on, item.source, item.severity,
+                  item.key_question_bits, item.summary, item.confidential)
         .where(item.service_id.in_(ids), item.is_deleted.is_(False), item.occurred_on >= horizon,
                item.occurred_on <= today)
     )
     facts: dict[int, list[ItemFacts]] = defaultdict(list)
-    for service_id, *fields in rows:
+    # Items filed as personal safeguarding data: never seen by those who read the signal without
+    # confidential items, and marked in the full signal's reasons for those not party to such data.
+    personal: set[int] = set()
+    for service_id, category, *fields in rows:
         facts[service_id].append(ItemFacts(*fields))
+        if category is DataCategory.PERSONAL_SAFEGUARDING:
+            personal.add(fields[0])
 
     latest: dict[int, tuple[Rating | None, date]] = {}
     for service_id, overall, published_on in session.execute(
@@ -585,8 +641,13 @@ def _refresh_chunk(session, rules, ids: list[int], today: date) -> None:
     for service_id in ids:
         everything = facts.get(service_id, [])
         for includes_confidential in (True, False):
-            items = everything if includes_confidential else [f for f in everything if not f.confidential]
+            items = everything if includes_confidential else [
+                f for f in everything if not f.confidential and f.id not in personal
+            ]
             result = assess(rules, items, today)
+            for reason in result.reasons:
+                if reason["item_id"] in personal:
+                    reason["personal"] = True
             signal = existing.get((service_id, includes_confidential))
             if signal is None:
                 signal = RiskSignal(service_id=service_id, includes_confidential=includes_confidential)

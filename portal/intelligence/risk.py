@@ -39,7 +39,7 @@ class RiskRules:
             thresholds = tuple(float(value) for value in data["likelihood"]["thresholds"])
             if len(thresholds) != 4 or list(thresholds) != sorted(thresholds):
                 raise ValueError("likelihood.thresholds must be four rising numbers")
-            return cls(
+            rules = cls(
                 source_weights={source: float(data["source_weights"][source.name]) for source in SourceType},
                 severity_points={severity: float(data["severity_points"][severity.name]) for severity in Severity},
                 consequence={
@@ -55,14 +55,33 @@ class RiskRules:
                 red_from=int(data["bands"]["red_from"]),
                 amber_from=int(data["bands"]["amber_from"]),
             )
+            rules.check()
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"The risk rules are incomplete or wrong: {error!r}") from error
+        return rules
+
+    def check(self) -> None:
+        """Refuse values the rules could not work with (a half-life of 0 would divide by zero)."""
+        if self.half_life_days <= 0 or self.horizon_days < 0 or self.converging_window_days < 0:
+            raise ValueError("half_life_days must be above 0; horizon_days and converging.window_days 0 or more")
+        if any(value < 0 for value in (*self.source_weights.values(), *self.severity_points.values())):
+            raise ValueError("source_weights and severity_points must not be negative")
+        if not all(1 <= value <= 5 for value in self.consequence.values()):
+            raise ValueError("consequence values must be between 1 and 5")
+        if self.converging_min_sources < 1 or self.converging_likelihood_boost < 0:
+            raise ValueError("converging.min_sources must be 1 or more and converging.likelihood_boost 0 or more")
+        if not 1 <= self.amber_from <= self.red_from <= 25:
+            raise ValueError("bands must satisfy 1 <= amber_from <= red_from <= 25")
 
 
 @lru_cache(maxsize=8)
 def load_rules(path: str) -> RiskRules:
     with open(path, "rb") as handle:
-        return RiskRules.from_mapping(tomllib.load(handle))
+        try:
+            data = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as error:
+            raise ValueError(f"The risk rules file {path} is not valid TOML: {error}") from error
+    return RiskRules.from_mapping(data)
 
 
 def current_rules() -> RiskRules:

@@ -2,7 +2,12 @@
 
 from flask import Blueprint
 
+from portal.intelligence.register import views
+
 bp = Blueprint("register", __name__, template_folder="templates")
 
-# Placeholder until the page is built (replace this line and the one below).
-bp.add_url_rule("/register", "register", lambda: ("Not built yet", 501))
+bp.add_url_rule("/register", "register", views.register)
+bp.add_url_rule("/register.csv", "export_register", views.export_register)
+bp.add_url_rule(
+    "/services/<int:service_id>/register-entry", "edit_entry", views.edit_entry, methods=["GET", "POST"]
+)
