@@ -196,6 +196,9 @@ class Config:
         self.IMPORT_BACKGROUND_ROWS = env_int("IMPORT_BACKGROUND_ROWS", 2000)
         #: The largest file an import accepts, in megabytes.
         self.IMPORT_MAX_MEGABYTES = env_int("IMPORT_MAX_MEGABYTES", 40)
+        #: Pages (the risk register, provider profiles) kept per process for people who open them again;
+        #: 0 turns the page store off. See portal/core/pagecache.py.
+        self.PAGE_CACHE_ENTRIES = env_int("PAGE_CACHE_ENTRIES", 200)
         #: The address people reach the portal at, for links in emails.
         self.PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:5000")
 

@@ -4,6 +4,7 @@ from portal.agencies import models as agencies  # noqa: F401
 from portal.agreements import models as agreements  # noqa: F401
 from portal.audit import models as audit  # noqa: F401
 from portal.concerns import models as concerns  # noqa: F401
+from portal.core import pagecache  # noqa: F401
 from portal.intelligence import models as intelligence  # noqa: F401
 from portal.notifications import models as notifications  # noqa: F401
 from portal.people import models as people  # noqa: F401

@@ -25,6 +25,7 @@ from portal import create_app
 from portal.agencies.models import Agency, Area, Commissioning, Service
 from portal.agreements.models import Agreement, AgreementCategory, AgreementParty
 from portal.auth.passwords import hash_password
+from portal.core import pagecache
 from portal.core.codes import (
     AgencyKind,
     ControllerArrangement,
@@ -131,6 +132,8 @@ class FreshGlobalsClient(FlaskClient):
 
 @pytest.fixture
 def client(app, db_session):
+    # Each test's data is rolled back, and generation numbers with it: no page may outlive its test.
+    pagecache.store.clear()
     app.test_client_class = FreshGlobalsClient
     return app.test_client()
 

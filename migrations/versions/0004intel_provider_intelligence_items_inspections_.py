@@ -167,6 +167,8 @@ def upgrade():
     sa.Column('band', sa.Enum('RED', 'AMBER', 'GREEN', name='riskband', native_enum=False, length=10), nullable=False),
     sa.Column('converging_bits', sa.Integer(), nullable=False),
     sa.Column('reasons', sa.JSON(), nullable=False),
+    sa.Column('top_reasons', sa.JSON(), nullable=True),
+    sa.Column('reason_count', sa.Integer(), server_default=sa.text('0'), nullable=False),
     sa.Column('latest_rating', sa.Enum('OUTSTANDING', 'GOOD', 'REQUIRES_IMPROVEMENT', 'INADEQUATE', 'NOT_RATED', 'INSUFFICIENT_EVIDENCE', name='rating', native_enum=False, length=30), nullable=True),
     sa.Column('latest_rating_on', sa.Date(), nullable=True),
     sa.Column('last_visit_on', sa.Date(), nullable=True),
@@ -244,6 +246,7 @@ def upgrade():
     with op.batch_alter_table('intelligence_item', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_intelligence_item_import_id'), ['import_id'], unique=False)
         batch_op.create_index('ix_intelligence_item_service_occurred', ['service_id', 'occurred_on'], unique=False)
+        batch_op.create_index('ix_intelligence_item_profile', ['service_id', 'occurred_on', 'source'], unique=False, postgresql_include=['key_question_bits', 'confidential', 'sharing_category', 'is_deleted', 'id'])
         batch_op.create_index(batch_op.f('ix_intelligence_item_supplied_by_id'), ['supplied_by_id'], unique=False)
 
     op.create_table('visit_score',

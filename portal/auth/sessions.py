@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from portal.auth import operations
 from portal.core.db import utcnow
 from portal.extensions import db, login_manager
-from portal.people.models import User
+from portal.people.models import Membership, User
 
 #: Pages a signed-in person can reach before choosing an agency or setting up two-factor sign-in.
 OPEN_ENDPOINTS = {
@@ -29,9 +31,14 @@ OPEN_ENDPOINTS = {
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     try:
-        user = db.session.get(User, int(user_id))
+        wanted = int(user_id)
     except ValueError:
         return None
+    # One round trip for the person, their roles and agencies: this runs on every request.
+    user = db.session.scalars(
+        sa.select(User).where(User.id == wanted)
+        .options(joinedload(User.memberships).joinedload(Membership.agency))
+    ).unique().first()
     if user is None or not user.active:
         return None
     user.membership = operations.resolve_membership(user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, has_request_context, request, url_for
+from flask import Flask, g, has_request_context, request, url_for
 from flask_login import current_user
 
 from portal.notifications.operations import unread_count
@@ -91,9 +91,18 @@ def register(app: Flask) -> None:
         if not has_request_context():
             # An email rendered by a worker: no page layout, no signed-in person.
             return {"service_name": app.config["SERVICE_NAME"]}
-        return {
-            "service_name": app.config["SERVICE_NAME"],
-            "navigation": navigation_for(current_user),
-            "acting": getattr(current_user, "membership", None),
-            "unread_notifications": unread_count(current_user) if current_user.is_authenticated else None,
-        }
+        # Worked out once per request: form widgets render templates of their own, many per page.
+        context = g.get("layout_context")
+        if context is None:
+            unread = None
+            if current_user.is_authenticated:
+                unread = g.get("unread_notifications")
+                if unread is None:
+                    unread = unread_count(current_user)
+            context = g.layout_context = {
+                "service_name": app.config["SERVICE_NAME"],
+                "navigation": navigation_for(current_user),
+                "acting": getattr(current_user, "membership", None),
+                "unread_notifications": unread,
+            }
+        return context

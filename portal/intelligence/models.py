@@ -295,6 +295,11 @@ class IntelligenceItem(TimestampMixin, VersionedMixin, db.Model):
     __table_args__ = (
         sa.UniqueConstraint("service_id", "fingerprint"),
         sa.Index("ix_intelligence_item_service_occurred", "service_id", "occurred_on"),
+        # A profile's counts, chart and timeline page read only this index on PostgreSQL (index-only scans).
+        sa.Index(
+            "ix_intelligence_item_profile", "service_id", "occurred_on", "source",
+            postgresql_include=["key_question_bits", "confidential", "sharing_category", "is_deleted", "id"],
+        ),
     )
 
     @property
@@ -314,6 +319,9 @@ class RiskSignal(db.Model):
     its reader may not see.
     """
 
+    #: How many of the reasons ``top_reasons`` keeps: what a register row shows.
+    TOP_REASONS = 3
+
     id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"), index=True)
     includes_confidential: Mapped[bool]
@@ -325,6 +333,10 @@ class RiskSignal(db.Model):
     converging_bits: Mapped[int] = mapped_column(default=0)
     #: The contributing items, largest first: ``[{"item_id", "occurred_on", "source", ...}, ...]``.
     reasons: Mapped[list] = mapped_column(sa.JSON, default=list)
+    #: The first few of ``reasons`` (same shape) and how many there are, so that the register shows
+    #: a row's reasons without reading them all (a busy service's signal holds hundreds).
+    top_reasons: Mapped[list | None] = mapped_column(sa.JSON, default=list)
+    reason_count: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     #: Kept here so that the register sorts and filters on them without more joins.
     latest_rating: Mapped[Rating | None] = mapped_column(enum_column(Rating, length=30))
     latest_rating_on: Mapped[date | None]

@@ -658,6 +658,8 @@ def _refresh_chunk(session, rules, ids: list[int], today: date) -> None:
             signal.band = result.band
             signal.converging_bits = result.converging_bits
             signal.reasons = result.reasons
+            signal.top_reasons = result.reasons[:RiskSignal.TOP_REASONS]
+            signal.reason_count = len(result.reasons)
             rating, rated_on = latest.get(service_id, (None, None))
             signal.latest_rating = rating
             signal.latest_rating_on = rated_on

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from portal import policy
 from portal.agencies.models import Agency, Service
 from portal.core.concurrency import check_version
+from portal.core.pagecache import cached_page
 from portal.core.pagination import paginate
 from portal.core.rules import WHOLE_RECORD, save_form
 from portal.core.workdays import london_today
@@ -52,14 +53,14 @@ from portal.intelligence.operations import (
     VisitDetails,
 )
 from portal.intelligence.presenters import (
-    counts_by_source,
     inspections_by_service,
-    items_per_month_chart,
+    item_figures,
     ratings_chart,
     ratings_view,
     signal_for,
     signals_by_service,
     timeline,
+    visible_items,
 )
 from portal.intelligence.risk import current_rules
 from portal.people.models import User
@@ -102,6 +103,7 @@ def _back_to_visit(visit: MonitoringVisit, message: str):
 
 
 @policy.require(Capability.VIEW_INTELLIGENCE)
+@cached_page
 def list_providers():
     form = ProviderSearchForm(request.args)
     form.validate()
@@ -126,13 +128,21 @@ def list_providers():
     )
 
 
-def _timeline_context(service_ids, subject: str, chart_id: str, *, can_edit: bool) -> dict:
-    """What both profiles show below the ratings: the filtered timeline, the counts, the monthly chart."""
+def _timeline_context(items, service_names: dict[int, str], subject: str, chart_id: str, *, sees_recorder: bool, can_edit: bool) -> dict:
+    """What both profiles show below the ratings: the filtered timeline, the counts, the monthly chart.
+
+    ``items`` is the reader's visible items on the profile's services, built once for the page: the
+    counts, the chart and the timeline's total come from one count of them, the timeline's page
+    from one more query.
+    """
     today = london_today()
     filters = TimelineFilterForm(request.args)
     filters.validate()
-    page, rows = timeline(current_user, service_ids, filters, today, can_edit=can_edit)
-    counts, totals = counts_by_source(current_user, service_ids, today)
+    figures = item_figures(items, today)
+    page, rows = timeline(
+        current_user, items, service_names, filters, today, figures, sees_recorder=sees_recorder, can_edit=can_edit
+    )
+    counts, totals = figures.counts_by_source()
     return {
         "filters": filters,
         "form": filters,
@@ -141,18 +151,27 @@ def _timeline_context(service_ids, subject: str, chart_id: str, *, can_edit: boo
         "counts": counts,
         "count_totals": totals,
         "periods": PERIODS,
-        "monthly": items_per_month_chart(chart_id, current_user, service_ids, today, subject),
-        "sees_recorder": policy.sees_confidential_intelligence(current_user),
+        "monthly": figures.monthly_chart(chart_id, subject),
+        "sees_recorder": sees_recorder,
     }
 
 
 @login_required
+@cached_page
 def provider_profile(provider_id: int):
-    provider = policy.intelligence_provider_or_404(current_user, provider_id)
-    visible = policy.intelligence_services_visible_to(current_user).where(Service.provider_id == provider.id)
-    services = db.session.scalars(visible.order_by(Service.name, Service.id)).all()
+    # The provider's services the reader may see, found once for the whole page: a provider is
+    # visible exactly when one of its services is (policy.intelligence_providers_visible_to).
+    services = db.session.scalars(
+        policy.intelligence_services_visible_to(current_user).where(Service.provider_id == provider_id)
+        .order_by(Service.name, Service.id)
+    ).all()
+    if not services:
+        abort(404)
+    provider = db.session.get(Agency, provider_id)
     service_ids = [service.id for service in services]
     inspections = inspections_by_service(service_ids)
+    sees_confidential = policy.sees_confidential_intelligence(current_user)
+    # Every service here is one the reader sees, so recording on them turns on the role alone.
     can_edit = policy.can_record_intelligence(current_user)
     return render_template(
         "intelligence/provider.html",
@@ -165,11 +184,15 @@ def provider_profile(provider_id: int):
         },
         signals=signals_by_service(current_user, service_ids),
         can_edit_items=can_edit,
-        **_timeline_context(service_ids, provider.name, "monthly-provider", can_edit=can_edit),
+        **_timeline_context(
+            visible_items(current_user, service_ids), {service.id: service.name for service in services},
+            provider.name, "monthly-provider", sees_recorder=sees_confidential, can_edit=can_edit,
+        ),
     )
 
 
 @login_required
+@cached_page
 def service_profile(service_id: int):
     service = policy.intelligence_service_or_404(current_user, service_id)
     inspections = inspections_by_service([service.id]).get(service.id, [])
@@ -181,25 +204,31 @@ def service_profile(service_id: int):
         .options(sa.orm.selectinload(MonitoringVisit.actions), sa.orm.joinedload(MonitoringVisit.commissioner))
         .order_by(MonitoringVisit.visited_on.desc(), MonitoringVisit.id.desc()).limit(VISITS_SHOWN)
     ).all()
-    can_record = policy.can_record_intelligence(current_user, service)
+    # The reader sees this service (found above through the policy), so the checks that would ask
+    # that again turn on the role alone; recording a visit also needs the service commissioned.
+    can_record = policy.can_record_intelligence(current_user)
+    items = visible_items(current_user, [service.id])
     return render_template(
         "intelligence/service.html",
         service=service,
         ratings=ratings_view(inspections),
         ratings_chart=ratings_chart(f"ratings-{service.id}", inspections, service.name) if inspections else None,
-        signal=signal_for(current_user, service.id),
+        signal=signal_for(current_user, service.id, items),
         rules=current_rules(),
         entry=entry,
         edit_entry_url=(
             url_for("register.edit_entry", service_id=service.id)
-            if "register.edit_entry" in current_app.view_functions and policy.can_manage_register(current_user, service)
+            if "register.edit_entry" in current_app.view_functions and policy.can_manage_register(current_user)
             else None
         ),
         visits=visits,
         can_record_item=can_record,
-        can_record_inspection=policy.can_record_inspection(current_user, service),
+        can_record_inspection=policy.can_record_inspection(current_user),
         can_record_visit=policy.can_record_visit(current_user, service),
-        **_timeline_context([service.id], service.name, f"monthly-{service.id}", can_edit=can_record),
+        **_timeline_context(
+            items, {service.id: service.name}, service.name, f"monthly-{service.id}",
+            sees_recorder=policy.sees_confidential_intelligence(current_user), can_edit=can_record,
+        ),
     )
 
 

@@ -12,7 +12,7 @@ from portal.core.codes import KeyQuestion, Rating
 from portal.extensions import db
 from portal.intelligence import operations as intel
 from portal.intelligence.models import Severity, SourceType
-from tests.intelligence.pages import table_rows, visible_text
+from tests.intelligence.pages import chart_data, table_rows, text_of, visible_text
 
 WHISTLE = "Staff say night checks are being skipped"
 COMPLAINT = "Family complained about missed medication"
@@ -228,6 +228,84 @@ def test_timeline_is_paginated_newest_first(intel_world, add_item, client, act_a
     second = table_rows(client.get(f"/services/{intel_world.home.id}?page=2").text, "timeline")[1:]
     assert len(first) == 50 and first[0][4] == "Feedback 01"
     assert [row[4] for row in second] == ["Feedback 51", "Feedback 52"]
+
+
+def _timeline_caption(page: str) -> str:
+    start = page.index('class="govuk-table portal-timeline-table"')
+    return text_of(page[page.index("<caption", start):page.index("</caption>", start)])
+
+
+def test_timeline_pages_are_counted_and_linked(intel_world, client, act_as):
+    for day in range(1, 53):
+        intel.record_item(intel_world.home, intel.ItemDetails(
+            occurred_on=date.today() - timedelta(days=day), source=SourceType.FEEDBACK, key_questions={KeyQuestion.CARING},
+            severity=Severity.LOW, summary=f"Feedback {day:02d}"), by=None, supplied_by=intel_world.council)
+    db.session.commit()
+    act_as(intel_world.users.lead)
+    url = f"/services/{intel_world.home.id}"
+    first = client.get(url).text
+    assert _timeline_caption(first) == "52 items"
+    assert "Showing 1 to 50 of 52." in visible_text(first)
+    assert f'href="{url}?page=2"' in first
+    second = client.get(url + "?page=2&source=FEEDBACK").text
+    assert _timeline_caption(second) == "52 items match the filters"
+    assert "Showing 51 to 52 of 52." in visible_text(second)
+    assert f'href="{url}?page=1&amp;source=FEEDBACK"' in second
+    beyond = client.get(url + "?page=9")
+    assert beyond.status_code == 200 and "timeline-empty" in beyond.text
+
+
+def test_timeline_total_follows_every_filter(intel_world, add_item, client, act_as):
+    add_item(source=SourceType.COMPLAINT, questions=(KeyQuestion.CARING,), days_ago=10)
+    add_item(source=SourceType.COMPLAINT, questions=(KeyQuestion.SAFE,), days_ago=150)
+    add_item(source=SourceType.FEEDBACK, questions=(KeyQuestion.CARING,), severity=Severity.POSITIVE, days_ago=20)
+    add_item(source=SourceType.WORKFORCE, questions=(KeyQuestion.WELL_LED,), days_ago=300)
+    add_item(source=SourceType.WORKFORCE, questions=(KeyQuestion.WELL_LED,), days_ago=800)
+    act_as(intel_world.users.council_commissioner)
+    url = f"/services/{intel_world.home.id}"
+    for query, caption in [
+        ("", "5 items"),
+        ("?source=COMPLAINT", "2 items match the filters"),
+        ("?source=WORKFORCE", "2 items match the filters"),
+        ("?key_question=CARING", "2 items match the filters"),
+        ("?period=3", "2 items match the filters"),
+        ("?period=6", "3 items match the filters"),
+        ("?period=12", "4 items match the filters"),
+        ("?source=WORKFORCE&period=12", "1 item match the filters"),
+        ("?source=COMPLAINT&key_question=SAFE&period=12", "1 item match the filters"),
+    ]:
+        page = client.get(url + query).text
+        assert _timeline_caption(page) == caption, query
+        assert len(table_rows(page, "timeline")) - 1 == int(caption.split()[0]), query
+
+
+def test_items_dated_after_today_are_on_the_timeline_but_not_in_the_counts(intel_world, add_item, client, act_as):
+    later = add_item(source=SourceType.COMPLAINT, days_ago=0, summary="Dated later")
+    add_item(source=SourceType.COMPLAINT, days_ago=40, summary="Dated earlier")
+    # Nothing typed in is dated after today, but an import or a clock change can leave one so.
+    later.occurred_on = date.today() + timedelta(days=10)
+    db.session.commit()
+    act_as(intel_world.users.lead)
+    url = f"/services/{intel_world.home.id}"
+    page = client.get(url).text
+    period = client.get(url + "?period=3").text
+    assert _timeline_caption(page) == "2 items"
+    assert _timeline_caption(period) == "2 items match the filters"
+    assert [row[4] for row in table_rows(period, "timeline")[1:]] == ["Dated later", "Dated earlier"]
+    counts = {row[0]: row[1:] for row in table_rows(page, "counts-by-source")[1:]}
+    assert counts["Complaint"] == ["1", "1", "1"]
+    monthly = {series["label"]: series["values"] for series in chart_data(page, f"monthly-{intel_world.home.id}")["series"]}
+    assert sum(monthly["Total"]) == 1
+
+
+def test_timeline_rows_link_to_changing_and_removing_items_their_reader_may_change(intel_world, add_item, client, act_as):
+    item = add_item(summary="Typed in by hand")
+    act_as(intel_world.users.lead)
+    page = client.get(f"/services/{intel_world.home.id}").text
+    assert f'href="/items/{item.id}/edit"' in page and f'href="/items/{item.id}/remove"' in page
+    act_as(intel_world.users.manager)
+    page = client.get(f"/services/{intel_world.home.id}").text
+    assert "Typed in by hand" in page and f"/items/{item.id}/edit" not in page
 
 
 def test_provider_timeline_joins_its_services_and_names_each(intel_world, make_service, add_item, make_commissioning, client, act_as):

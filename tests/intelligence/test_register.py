@@ -193,7 +193,12 @@ def test_the_register_is_paged_and_the_export_holds_every_page(world, as_lead, m
     assert len(exported(as_lead)) == 33
 
 
-def test_the_register_reads_no_intelligence_items_and_its_queries_do_not_grow_with_rows(world, as_lead, make_service):
+def test_the_register_reads_no_intelligence_items_and_its_queries_do_not_grow_with_rows(
+    world, as_lead, make_service, app, monkeypatch
+):
+    # The page as built, not as kept in the page store (tests/intelligence/test_pagecache.py).
+    monkeypatch.setitem(app.config, "PAGE_CACHE_ENTRIES", 0)
+
     def statements_for_page() -> list[str]:
         seen = []
 
@@ -344,15 +349,43 @@ def test_months_before_keeps_the_day_or_takes_the_last_of_a_shorter_month():
     assert months_before(date(2026, 1, 10), 1) == date(2025, 12, 10)
 
 
-def test_a_rows_reasons_are_read_from_the_start_of_the_stored_list_whatever_the_summaries_hold(world, add_item):
+def test_each_signal_keeps_its_first_reasons_and_their_number_as_its_reasons_change(world, add_item):
+    """The register reads ``top_reasons`` and ``reason_count``, never the whole list: they must agree with it."""
     from portal.intelligence.models import RiskSignal
-    from portal.intelligence.register.queries import _reasons_by_signal
+
+    def signals():
+        db.session.expire_all()
+        return db.session.scalars(sa.select(RiskSignal).order_by(RiskSignal.id)).all()
 
     for summary in ('He wrote {"item_id": 5} and "quoted" it', "Café ☕ 🙂 " * 14, "\\", "x" * 160):
         add_item(source=SourceType.COMPLAINT, severity=Severity.SERIOUS, summary=summary)
-    signal = db.session.scalar(
-        sa.select(RiskSignal).where(RiskSignal.service_id == world.home.id, RiskSignal.includes_confidential.is_(True))
-    )
-    first, total = _reasons_by_signal([signal.id])[signal.id]
-    assert total == len(signal.reasons) == 8  # 3 high items, the inspection and these 4
-    assert first == signal.reasons[:3]
+    intel.record_item(world.home, intel.ItemDetails(
+        occurred_on=TODAY, source=SourceType.SAR_FINDING, key_questions={KeyQuestion.SAFE}, severity=Severity.SERIOUS,
+        summary="Filed as personal data", sharing_category=DataCategory.PERSONAL_SAFEGUARDING,
+    ), by=None, supplied_by=world.council)
+    db.session.commit()
+    for signal in signals():
+        assert signal.reason_count == len(signal.reasons)
+        assert signal.top_reasons == signal.reasons[:3]
+    home = next(s for s in signals() if s.service_id == world.home.id and s.includes_confidential)
+    assert home.reason_count == 9  # 3 high items, the inspection, these 4 and the personal one
+    assert home.top_reasons[0]["summary"] == "Filed as personal data" and home.top_reasons[0]["personal"]
+
+    # A refresh (the nightly one for time decay) keeps them in step; a service with nothing has none.
+    intel.refresh_signals([world.home.id, world.elsewhere.id, world.harbour.id], today=TODAY + timedelta(days=400))
+    db.session.commit()
+    for signal in signals():
+        assert (signal.top_reasons, signal.reason_count) == ([], 0) == (signal.reasons, len(signal.reasons))
+
+
+def test_a_row_shows_the_first_three_reasons_and_how_many_more(world, add_item, as_lead):
+    for number in range(5):
+        add_item(source=SourceType.COMPLAINT, severity=Severity.SERIOUS, summary=f"Serious complaint {number}")
+    db.session.commit()
+    text = as_lead.get("/register").text
+    row = text[text.index(HOME):text.index("</tr>", text.index(HOME))]
+    assert row.count("<li>") == 3
+    assert "and 6 more" in row  # 5 complaints, 3 high items and the inspection, less the 3 shown
+    export = next(row for row in exported(as_lead) if row["Service"] == HOME)
+    assert export["Contributing items (largest first)"].count(" | ") == 3
+    assert export["Contributing items (largest first)"].endswith("and 6 more")

@@ -1,15 +1,17 @@
 """The register's query: one row per risk signal the person may see, filtered, sorted and counted in SQL.
 
 The register never reads intelligence items: each :class:`RiskSignal` already carries its score,
-band, reasons, latest rating and last visit, so a page costs the same however many items there are.
-Scoping comes from :func:`portal.policy.risk_signals_visible_to` and filters only ever narrow it.
+band, first reasons and their number, latest rating and last visit, so a page costs the same however
+many items there are. It never reads a signal's full list of reasons either (hundreds on a busy
+service): only ``top_reasons`` and ``reason_count``. Scoping comes from
+:func:`portal.policy.risk_signals_visible_to` and filters only ever narrow it.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
@@ -24,7 +26,7 @@ from portal.intelligence.models import RegisterEntry, RiskBand, RiskSignal, Seve
 from portal.people.models import User
 
 #: How many of a signal's contributing items a register row shows; the service page shows them all.
-REASONS_SHOWN = 3
+REASONS_SHOWN = RiskSignal.TOP_REASONS
 
 
 class VisitSince(LabelledEnum):
@@ -91,14 +93,30 @@ class Reason:
             occurred_on=date.fromisoformat(stored["occurred_on"]),
             source=SourceType[stored["source"]],
             severity=Severity[stored["severity"]],
-            key_questions=KeyQuestion.from_bits(stored["key_question_bits"]),
+            key_questions=_key_questions(stored["key_question_bits"]),
             summary=WITHHELD if withhold_summary else stored["summary"],
             converging=bool(stored.get("converging")),
         )
 
+    @property
+    def questions_text(self) -> str:
+        return ", ".join(question.label for question in self.key_questions)
+
     def as_text(self) -> str:
-        questions = ", ".join(question.label for question in self.key_questions)
-        return f"{self.occurred_on.isoformat()} {self.source.label} ({self.severity.label}; {questions}): {self.summary}"
+        return (
+            f"{self.occurred_on.isoformat()} {self.source.label} ({self.severity.label}; {self.questions_text}): "
+            f"{self.summary}"
+        )
+
+
+@lru_cache(maxsize=64)
+def _questions(bits: int) -> tuple[KeyQuestion, ...]:
+    return tuple(KeyQuestion.from_bits(bits))
+
+
+def _key_questions(bits: int) -> list[KeyQuestion]:
+    """The key questions in a set stored as bits (there are 32 such sets: worked out once each)."""
+    return list(_questions(bits))
 
 
 #: Shown instead of the summary of an item filed as personal safeguarding data, to those who may not read it.
@@ -128,7 +146,11 @@ class RegisterRow:
 
     @property
     def converging_questions(self) -> list[KeyQuestion]:
-        return KeyQuestion.from_bits(self.converging_bits)
+        return _key_questions(self.converging_bits)
+
+    @property
+    def converging_text(self) -> str:
+        return ", ".join(question.label for question in self.converging_questions)
 
     @property
     def rating_product(self) -> int:
@@ -159,8 +181,22 @@ def months_before(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, 28))
 
 
-def _visible_service_ids(user):
-    return policy.risk_signals_visible_to(user).with_only_columns(RiskSignal.service_id)
+@dataclass(frozen=True)
+class Scope:
+    """What a person's register is drawn from, worked out once per request: building the policy's
+    query is itself costly, and the choices, the page and its count all start from it."""
+
+    signals: sa.Select
+    withhold_personal: bool
+    today: date
+
+    @classmethod
+    def of(cls, user, today: date | None = None) -> Scope:
+        return cls(
+            signals=policy.risk_signals_visible_to(user),
+            withhold_personal=not policy.sees_personal_category_intelligence(user),
+            today=today or london_today(),
+        )
 
 
 def _current_commissioning(today: date):
@@ -169,32 +205,47 @@ def _current_commissioning(today: date):
     )
 
 
-def area_choices(user) -> list[tuple[int, str]]:
-    """The areas of the services on the person's register."""
-    provider_areas = (
-        sa.select(Agency.area_id).join(Service, Service.provider_id == Agency.id).where(Service.id.in_(_visible_service_ids(user)))
+@dataclass(frozen=True)
+class FilterChoices:
+    """The areas of the services on the person's register, and the agencies commissioning one of them now."""
+
+    areas: list[tuple[int, str]]
+    commissioners: list[tuple[int, str]]
+
+
+def filter_choices(scope: Scope) -> FilterChoices:
+    """Both lists in one query, working out the person's services once."""
+    today = scope.today
+    visible = scope.signals.with_only_columns(RiskSignal.service_id).cte("register_service")
+    areas = sa.select(sa.literal("area").label("kind"), Area.id.label("id"), Area.name.label("name")).where(
+        Area.id.in_(
+            sa.select(Agency.area_id).join(Service, Service.provider_id == Agency.id)
+            .where(Service.id.in_(sa.select(visible.c.service_id)))
+        )
     )
-    areas = db.session.execute(sa.select(Area.id, Area.name).where(Area.id.in_(provider_areas)).order_by(Area.name))
-    return [(area_id, name) for area_id, name in areas]
-
-
-def commissioner_choices(user, today: date) -> list[tuple[int, str]]:
-    """Agencies commissioning, now, at least one service on the person's register."""
-    commissioners = sa.select(Commissioning.commissioner_id).where(
-        _current_commissioning(today), Commissioning.service_id.in_(_visible_service_ids(user))
+    commissioners = sa.select(sa.literal("commissioner"), Agency.id, Agency.name).where(
+        Agency.id.in_(
+            sa.select(Commissioning.commissioner_id)
+            .where(_current_commissioning(today), Commissioning.service_id.in_(sa.select(visible.c.service_id)))
+        )
     )
-    agencies = db.session.execute(sa.select(Agency.id, Agency.name).where(Agency.id.in_(commissioners)).order_by(Agency.name))
-    return [(agency_id, name) for agency_id, name in agencies]
+    query = sa.union_all(areas, commissioners).order_by(sa.literal_column("kind"), sa.literal_column("name"))
+    found = {"area": [], "commissioner": []}
+    for kind, choice_id, name in db.session.execute(query):
+        found[kind].append((choice_id, name))
+    return FilterChoices(areas=found["area"], commissioners=found["commissioner"])
 
 
-def _filtered(user, filters: RegisterFilters, today: date):
-    """The person's signals joined to their service and provider, narrowed by the filters (no columns chosen)."""
-    query = (
-        policy.risk_signals_visible_to(user)
-        .select_from(RiskSignal)
-        .join(Service, Service.id == RiskSignal.service_id)
-        .join(Agency, Agency.id == Service.provider_id)
-    )
+def _filtered(scope: Scope, filters: RegisterFilters, *, joined: bool = True):
+    """The person's signals joined to their service and provider, narrowed by the filters (no columns chosen).
+
+    ``joined=False`` leaves out the joins unless a filter needs them (each signal has one service, each
+    service one provider, so they never change which signals match): for the count.
+    """
+    today = scope.today
+    query = scope.signals.select_from(RiskSignal)
+    if joined or filters.service_type is not None or filters.area_id is not None:
+        query = query.join(Service, Service.id == RiskSignal.service_id).join(Agency, Agency.id == Service.provider_id)
     if filters.bands:
         query = query.where(RiskSignal.band.in_(sorted(filters.bands, key=lambda band: band.name)))
     if filters.converging_only:
@@ -204,7 +255,7 @@ def _filtered(user, filters: RegisterFilters, today: date):
     if filters.area_id is not None:
         query = query.where(Agency.area_id == filters.area_id)
     if filters.commissioner_id is not None:
-        query = query.where(Service.id.in_(
+        query = query.where(RiskSignal.service_id.in_(
             sa.select(Commissioning.service_id).where(
                 Commissioning.commissioner_id == filters.commissioner_id, _current_commissioning(today)
             )
@@ -235,7 +286,6 @@ def _ordered(query, sort: SortOrder):
     return query.order_by(*orders[sort])
 
 
-_OWNER = aliased(User)
 _AREA = aliased(Area)
 
 
@@ -244,53 +294,8 @@ def _row_columns():
         RiskSignal.id, Service.id, Service.name, Service.service_type, Agency.name, _AREA.name,
         RiskSignal.score, RiskSignal.likelihood, RiskSignal.consequence, RiskSignal.band, RiskSignal.converging_bits,
         RiskSignal.latest_rating, RiskSignal.latest_rating_on, RiskSignal.last_visit_on,
-        _OWNER.name, RegisterEntry.review_on,
+        RiskSignal.top_reasons, RiskSignal.reason_count,
     )
-
-
-# A row's reasons. A busy service's signal holds hundreds of contributing items and a row shows three,
-# so the page reads a fixed-length start of the stored JSON and counts the items there without
-# parsing the rest: its cost does not grow with the number of items.
-
-#: The stored JSON is written by ``json.dumps`` (ASCII only), and each reason is an object whose
-#: first key is ``item_id``; inside a JSON string a quote is always escaped, so this marks each
-#: reason exactly once.
-_REASON_START = '{"item_id":'
-#: Enough characters for the first reasons however their summaries (160 characters at most, each
-#: at most 12 once escaped) are made up.
-_REASONS_PREFIX = REASONS_SHOWN * 2400 + 100
-_ID_CHUNK = 500
-
-
-def _reasons_by_signal(signal_ids: list[int]) -> dict[int, tuple[list[dict], int]]:
-    """Each signal's first :data:`REASONS_SHOWN` reasons and how many it has."""
-    text = sa.cast(RiskSignal.reasons, sa.Text)
-    marker_length = len(_REASON_START)
-    found = {}
-    for start in range(0, len(signal_ids), _ID_CHUNK):
-        for signal_id, prefix, total in db.session.execute(
-            sa.select(
-                RiskSignal.id,
-                sa.func.substr(text, 1, _REASONS_PREFIX),
-                (sa.func.length(text) - sa.func.length(sa.func.replace(text, _REASON_START, ""))) // marker_length,
-            ).where(RiskSignal.id.in_(signal_ids[start:start + _ID_CHUNK]))
-        ):
-            found[signal_id] = (_first_reasons(prefix or "", REASONS_SHOWN), int(total or 0))
-    return found
-
-
-def _first_reasons(prefix: str, wanted: int) -> list[dict]:
-    decoder = json.JSONDecoder()
-    reasons = []
-    index = prefix.find(_REASON_START)
-    while index != -1 and len(reasons) < wanted:
-        try:
-            reason, end = decoder.raw_decode(prefix, index)
-        except ValueError:
-            break
-        reasons.append(reason)
-        index = prefix.find(_REASON_START, end)
-    return reasons
 
 
 class RegisterPage(Pagination):
@@ -298,58 +303,70 @@ class RegisterPage(Pagination):
 
     def _query_items(self) -> list[RegisterRow]:
         query = self._query_args["query"].limit(self.per_page).offset(self._query_offset)
-        return rows_from(db.session.execute(query), withhold_personal=self._query_args["withhold_personal"])
+        return rows_from(db.session.execute(query), self._query_args["scope"])
 
     def _query_count(self) -> int:
         return db.session.scalar(self._query_args["count_query"])
 
 
-def register_query(user, filters: RegisterFilters, today: date | None = None):
-    """Every row matching the filters, in the chosen order, and a query counting them."""
-    today = today or london_today()
-    filtered = _filtered(user, filters, today)
-    query = (
-        filtered.with_only_columns(*_row_columns())
-        .join(_AREA, _AREA.id == Agency.area_id)
-        .outerjoin(RegisterEntry, RegisterEntry.service_id == RiskSignal.service_id)
-        .outerjoin(_OWNER, _OWNER.id == RegisterEntry.owner_id)
-    )
-    return _ordered(query, filters.sort), filtered.with_only_columns(sa.func.count(RiskSignal.id))
+def register_query(scope: Scope, filters: RegisterFilters):
+    """Every row matching the filters, in the chosen order, and a query counting them.
+
+    The rows' register entries (owner, review date) are read by :func:`rows_from` for the rows
+    fetched: as outer joins here they would make planning this query cost more than running it.
+    """
+    query = _filtered(scope, filters).with_only_columns(*_row_columns()).join(_AREA, _AREA.id == Agency.area_id)
+    count = _filtered(scope, filters, joined=False).with_only_columns(sa.func.count())
+    return _ordered(query, filters.sort), count
 
 
-def rows_from(result, *, withhold_personal: bool, today: date | None = None) -> list[RegisterRow]:
-    """Register rows from the register query's result, with their first reasons."""
-    today = today or london_today()
-    fetched = result.all()
-    reasons = _reasons_by_signal([signal_id for signal_id, *_ in fetched])
+_ID_CHUNK = 500
+
+
+def _entries_by_service(service_ids: list[int]) -> dict[int, tuple[str | None, date | None]]:
+    """Each service's risk owner and review date, for those with a register entry."""
+    found = {}
+    for start in range(0, len(service_ids), _ID_CHUNK):
+        found.update(
+            (service_id, (owner, review_on)) for service_id, owner, review_on in db.session.execute(
+                sa.select(RegisterEntry.service_id, User.name, RegisterEntry.review_on)
+                .outerjoin(User, User.id == RegisterEntry.owner_id)
+                .where(RegisterEntry.service_id.in_(service_ids[start:start + _ID_CHUNK]))
+            )
+        )
+    return found
+
+
+def rows_from(fetched, scope: Scope) -> list[RegisterRow]:
+    """Register rows from the register query's rows (or result), with their first reasons and entries."""
+    today, withhold_personal = scope.today, scope.withhold_personal
+    fetched = list(fetched)
+    entries = _entries_by_service([row[1] for row in fetched])
     rows = []
-    for (signal_id, service_id, name, service_type, provider, area, score, likelihood, consequence, band,
-         converging, rating, rated_on, visited_on, owner, review_on) in fetched:
-        first, total = reasons.get(signal_id, ([], 0))
+    for (_, service_id, name, service_type, provider, area, score, likelihood, consequence, band,
+         converging, rating, rated_on, visited_on, first, total) in fetched:
+        owner, review_on = entries.get(service_id, (None, None))
         rows.append(RegisterRow(
             service_id=service_id, service_name=name, service_type=service_type, provider_name=provider,
             area_name=area, score=score, likelihood=likelihood, consequence=consequence, band=band,
             converging_bits=converging, latest_rating=rating, latest_rating_on=rated_on, last_visit_on=visited_on,
-            owner_name=owner, review_on=review_on, reason_count=total, today=today,
+            owner_name=owner, review_on=review_on, reason_count=total or 0, today=today,
             reasons=[
                 Reason.from_stored(reason, withhold_summary=withhold_personal and bool(reason.get("personal")))
-                for reason in first
+                for reason in (first or [])[:REASONS_SHOWN]
             ],
         ))
     return rows
 
 
-def register_page(user, filters: RegisterFilters, *, page: int, per_page: int) -> RegisterPage:
-    query, count = register_query(user, filters)
+def register_page(scope: Scope, filters: RegisterFilters, *, page: int, per_page: int) -> RegisterPage:
+    query, count = register_query(scope, filters)
     return RegisterPage(
-        page=page, per_page=per_page, error_out=False, count=True, query=query, count_query=count,
-        withhold_personal=not policy.sees_personal_category_intelligence(user),
+        page=page, per_page=per_page, error_out=False, count=True, query=query, count_query=count, scope=scope,
     )
 
 
-def all_rows(user, filters: RegisterFilters) -> list[RegisterRow]:
+def all_rows(scope: Scope, filters: RegisterFilters) -> list[RegisterRow]:
     """Every matching row, for the export."""
-    query, _ = register_query(user, filters)
-    return rows_from(
-        db.session.execute(query), withhold_personal=not policy.sees_personal_category_intelligence(user)
-    )
+    query, _ = register_query(scope, filters)
+    return rows_from(db.session.execute(query), scope)

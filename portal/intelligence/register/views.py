@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from portal import policy
 from portal.audit.operations import record
+from portal.core.pagecache import cached_page
 from portal.core.pagination import page_number
 from portal.core.rules import save_form
 from portal.core.workdays import london_today
@@ -22,12 +23,10 @@ from portal.intelligence.register.forms import RegisterEntryForm, RegisterFilter
 from portal.policy import Capability
 
 
-def _filter_form() -> RegisterFilterForm:
+def _filter_form(scope: queries.Scope) -> RegisterFilterForm:
     form = RegisterFilterForm(request.args)
-    today = london_today()
-    form.set_choices(
-        areas=queries.area_choices(current_user), commissioners=queries.commissioner_choices(current_user, today)
-    )
+    choices = queries.filter_choices(scope)
+    form.set_choices(areas=choices.areas, commissioners=choices.commissioners)
     return form
 
 
@@ -37,12 +36,14 @@ def _service_link_endpoint() -> str | None:
 
 
 @policy.require(Capability.VIEW_INTELLIGENCE)
+@cached_page
 def register():
-    form = _filter_form()
+    scope = queries.Scope.of(current_user)
+    form = _filter_form(scope)
     filtered = any(name not in {"page", "sort", "per_page"} for name in request.args)
     page = None
     if form.validate():
-        page = queries.register_page(current_user, form.filters(), page=page_number(), per_page=form.per_page.data)
+        page = queries.register_page(scope, form.filters(), page=page_number(), per_page=form.per_page.data)
     return render_template(
         "register/register.html",
         form=form,
@@ -93,11 +94,12 @@ def _csv_values(row: queries.RegisterRow) -> list:
 
 @policy.require(Capability.VIEW_INTELLIGENCE)
 def export_register():
-    form = _filter_form()
+    scope = queries.Scope.of(current_user)
+    form = _filter_form(scope)
     if not form.validate():
         return redirect(url_for("register.register", **request.args.to_dict(flat=False)))
     filters = form.filters()
-    rows = queries.all_rows(current_user, filters)
+    rows = queries.all_rows(scope, filters)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
