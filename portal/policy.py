@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort
+from flask import abort, g, has_request_context
 from flask_login import current_user, login_required
 
 from portal.agencies.models import Agency, Commissioning, Service
@@ -488,6 +488,18 @@ def _shared_for_provider_intelligence(agency_id: int):
 
 
 def intelligence_services_visible_to(user):
+    """Services whose intelligence, profile and register line a person may see (built once per request)."""
+    membership = _acting(user)
+    if membership is None or not has_request_context():
+        return _intelligence_services_visible_to(user)
+    memo = g.setdefault("policy_queries", {})
+    key = ("intelligence_services", user.id, membership.id)
+    if key not in memo:
+        memo[key] = _intelligence_services_visible_to(user)
+    return memo[key]
+
+
+def _intelligence_services_visible_to(user):
     """Services whose intelligence, profile and register line a person may see.
 
     Commissioners: the services their agency commissions now, and those shared with it under an

@@ -177,8 +177,16 @@ def session_expired(now: datetime) -> str | None:
     return None
 
 
+#: Seconds between updates of a session's last activity. Rewriting the signed cookie on every
+#: request costs more than a page kept in the page store; the idle limit may end a session up to
+#: this much early, never late.
+TOUCH_EVERY_SECONDS = 30
+
+
 def touch_session(now: datetime) -> None:
-    session[SESSION_LAST_SEEN] = now.timestamp()
+    last_seen = session.get(SESSION_LAST_SEEN)
+    if last_seen is None or now.timestamp() - last_seen >= TOUCH_EVERY_SECONDS:
+        session[SESSION_LAST_SEEN] = now.timestamp()
 
 
 def new_totp_secret() -> str:

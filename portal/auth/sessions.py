@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from functools import cache
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import flash, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from portal.auth import operations
+from portal.core import pagecache
 from portal.core.db import utcnow
 from portal.extensions import db, login_manager
 from portal.people.models import Membership, User
@@ -34,15 +36,27 @@ def load_user(user_id: str) -> User | None:
         wanted = int(user_id)
     except ValueError:
         return None
-    # One round trip for the person, their roles and agencies: this runs on every request.
-    user = db.session.scalars(
-        sa.select(User).where(User.id == wanted)
-        .options(joinedload(User.memberships).joinedload(Membership.agency))
-    ).unique().first()
+    # One round trip, on every request, for the person, their roles and agencies, and the two
+    # numbers every page needs: their unread notifications and the change generation (the page
+    # store's check, portal/core/pagecache.py).
+    row = db.session.execute(_person_query(), {"person": wanted}).unique().first()
+    if row is None:
+        return None
+    user, g.page_generation, g.unread_notifications = row
     if user is None or not user.active:
         return None
     user.membership = operations.resolve_membership(user)
     return user
+
+
+@cache
+def _person_query():
+    """Built once: the statement is the same on every request, only the person differs."""
+    person = sa.bindparam("person", type_=sa.Integer)
+    return (
+        sa.select(User, *pagecache.generation_and_unread_columns(person)).where(User.id == person)
+        .options(joinedload(User.memberships).joinedload(Membership.agency))
+    )
 
 
 def safe_next(target: str | None) -> str | None:

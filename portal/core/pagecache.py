@@ -103,18 +103,28 @@ class PageStore:
 store = PageStore()
 
 
-def generation_and_unread(user) -> tuple[int, int]:
-    """The change generation and the person's unread notifications, in one round trip."""
+def generation_and_unread_columns(user_id) -> tuple:
+    """The change generation and a person's unread notifications, as columns to add to a query.
+
+    ``user_id`` is an id or a bound parameter standing for one."""
     from portal.notifications.models import Notification
 
     unread = (
         sa.select(sa.func.count(Notification.id))
-        .where(Notification.recipient_id == user.id, Notification.read_at.is_(None))
+        .where(Notification.recipient_id == user_id, Notification.read_at.is_(None))
         .scalar_subquery()
     )
     counter = sa.select(ChangeCounter.value).where(ChangeCounter.name == COUNTER).scalar_subquery()
-    generation, count = db.session.execute(sa.select(sa.func.coalesce(counter, 0), unread)).one()
-    return int(generation), int(count)
+    return sa.func.coalesce(counter, 0), unread
+
+
+def generation_and_unread(user) -> tuple[int, int]:
+    """The two numbers, read with the person on each request (see ``auth.sessions.load_user``)."""
+    if "page_generation" in g and "unread_notifications" in g:
+        return g.page_generation, g.unread_notifications
+    generation, unread = db.session.execute(sa.select(*generation_and_unread_columns(user.id))).one()
+    g.page_generation, g.unread_notifications = int(generation), int(unread)
+    return g.page_generation, g.unread_notifications
 
 
 def cached_page(view):
@@ -126,7 +136,8 @@ def cached_page(view):
         if not limit or request.method != "GET" or not current_user.is_authenticated or "_flashes" in session:
             return view(*args, **kwargs)
         generation, unread = generation_and_unread(current_user)
-        g.unread_notifications = unread
+        # The page shows the count its key was made with (see core.templating.layout_context).
+        g.unread_on_page = unread
         membership = current_user.membership
         key = (
             request.full_path, current_user.id, membership.id if membership is not None else None,

@@ -96,7 +96,7 @@ def register(app: Flask) -> None:
         if context is None:
             unread = None
             if current_user.is_authenticated:
-                unread = g.get("unread_notifications")
+                unread = g.get("unread_on_page")
                 if unread is None:
                     unread = unread_count(current_user)
             context = g.layout_context = {

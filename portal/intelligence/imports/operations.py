@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -645,10 +645,20 @@ def check_batch(batch: ImportBatch, table: Table | None = None) -> None:
     batch.status = ImportStatus.INVALID if findings.error_count else ImportStatus.READY
 
 
+#: An import still "importing" this long after it was claimed died with its worker: it may be claimed again.
+STALE_APPLY = timedelta(minutes=30)
+
+
 def _claim(batch_id: int, status: ImportStatus, becomes: ImportStatus) -> bool:
     """Move a batch from one status to the next, unless something else already has; commits."""
+    claimable = ImportBatch.status == status
+    if becomes is ImportStatus.APPLYING:
+        # Applying runs in one transaction: a worker lost mid-way saved nothing, so the batch is
+        # taken over once its claim is old enough that it cannot still be running.
+        stale = sa.and_(ImportBatch.status == ImportStatus.APPLYING, ImportBatch.updated_at < utcnow() - STALE_APPLY)
+        claimable = sa.or_(claimable, stale)
     claimed = db.session.execute(
-        sa.update(ImportBatch).where(ImportBatch.id == batch_id, ImportBatch.status == status)
+        sa.update(ImportBatch).where(ImportBatch.id == batch_id, claimable)
         .values(status=becomes, rows_done=0, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount

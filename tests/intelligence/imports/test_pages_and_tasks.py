@@ -107,6 +107,23 @@ def test_a_large_file_is_checked_and_applied_by_the_tasks(intel_world, inspector
     assert db.session.scalar(sa.select(sa.func.count(Inspection.id))) == 2
 
 
+def test_an_import_lost_with_its_worker_is_taken_over_once_its_claim_is_stale(intel_world, inspector, upload):
+    from portal.core.db import utcnow
+    from workers.tasks import imports as tasks
+
+    batch = batch_of(upload("regulator-ratings", to_csv(publication(intel_world.home.location_ref, "Good"))))
+    batch.status = ImportStatus.APPLYING
+    db.session.commit()
+    assert tasks.apply_import.delay(batch.id).get() is None, "a claim still running is left alone"
+    db.session.execute(sa.update(ImportBatch).where(ImportBatch.id == batch.id)
+                       .values(updated_at=utcnow() - timedelta(minutes=31)))
+    db.session.commit()
+    tasks.apply_import.delay(batch.id).get()
+    batch = db.session.get(ImportBatch, batch.id, populate_existing=True)
+    assert batch.status is ImportStatus.APPLIED
+    assert db.session.scalar(sa.select(sa.func.count(Inspection.id))) == 1
+
+
 GROUPS = ["Overall", "Older people", "People with dementia", "Learning disabilities", "Mental health",
           "Physical disability", "Sensory impairment", "Substance misuse"]
 RATINGS = ["Good", "Outstanding", "Requires improvement", "Inadequate"]
