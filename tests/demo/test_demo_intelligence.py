@@ -46,7 +46,7 @@ def _signals(db_session, service: Service) -> list[RiskSignal]:
     return db_session.scalars(sa.select(RiskSignal).where(RiskSignal.service_id == service.id)).all()
 
 
-def test_every_service_has_a_year_of_intelligence_from_every_source_and_mostly_green_signals(demo, db_session):
+def _every_service_has_a_year_of_intelligence_from_every_source_and_mostly_green_signals(demo, db_session):
     items = db_session.scalars(sa.select(IntelligenceItem)).all()
     today = london_today()
     assert set(Counter(item.source for item in items)) == set(SourceType)
@@ -76,7 +76,7 @@ def test_every_service_has_a_year_of_intelligence_from_every_source_and_mostly_g
     assert bands[RiskBand.AMBER] >= 1
 
 
-def test_meadowbank_is_red_and_converging_on_safe_and_well_led(demo, db_session):
+def _meadowbank_is_red_and_converging_on_safe_and_well_led(demo, db_session):
     meadowbank = demo[MEADOWBANK]
     signals = _signals(db_session, meadowbank)
     assert len(signals) == 2
@@ -97,7 +97,7 @@ def test_meadowbank_is_red_and_converging_on_safe_and_well_led(demo, db_session)
     assert len(organisational) >= 2
 
 
-def test_meadowbanks_pattern_was_there_before_the_inspection_dropped_to_inadequate(demo, db_session):
+def _meadowbanks_pattern_was_there_before_the_inspection_dropped_to_inadequate(demo, db_session):
     meadowbank = demo[MEADOWBANK]
     history = db_session.scalars(
         sa.select(Inspection).where(Inspection.service_id == meadowbank.id).order_by(Inspection.published_on)
@@ -117,7 +117,7 @@ def test_meadowbanks_pattern_was_there_before_the_inspection_dropped_to_inadequa
     assert set(KeyQuestion.from_bits(earlier.converging_bits)) == {KeyQuestion.SAFE, KeyQuestion.WELL_LED}
 
 
-def test_riverside_house_has_an_open_icb_action_for_its_manager_who_never_sees_the_whistleblower(demo, db_session):
+def _riverside_house_has_an_open_icb_action_for_its_manager_who_never_sees_the_whistleblower(demo, db_session):
     riverside = demo[RIVERSIDE_HOUSE]
     visits = db_session.scalars(
         sa.select(MonitoringVisit).where(MonitoringVisit.service_id == riverside.id,
@@ -139,3 +139,11 @@ def test_riverside_house_has_an_open_icb_action_for_its_manager_who_never_sees_t
     assert whistleblowing.id not in {item.id for item in seen_by_manager}
     commissioner = _user(db_session, ICB_COMMISSIONER, Role.COMMISSIONER)
     assert whistleblowing.id in {item.id for item in db_session.scalars(intelligence_items_visible_to(commissioner))}
+
+
+def test_the_demo_area_has_a_year_of_intelligence_and_meadowbanks_pattern_is_caught_early(demo, db_session):
+    # One seeding for all the checks: building the demo takes seconds, most of all on PostgreSQL.
+    _every_service_has_a_year_of_intelligence_from_every_source_and_mostly_green_signals(demo, db_session)
+    _meadowbank_is_red_and_converging_on_safe_and_well_led(demo, db_session)
+    _meadowbanks_pattern_was_there_before_the_inspection_dropped_to_inadequate(demo, db_session)
+    _riverside_house_has_an_open_icb_action_for_its_manager_who_never_sees_the_whistleblower(demo, db_session)
