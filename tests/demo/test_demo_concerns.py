@@ -165,15 +165,13 @@ def _check_icb_sees_adults_who_consented(db_session):
     assert not any(adult_details_disclosure(commissioner, c).allowed for c in refused)
 
 
-def test_the_demo_concerns_cover_the_lifecycle_and_every_code_list(demo, db_session):
-    """Seeding takes seconds, so one seeded area serves several checks."""
+def test_the_demo_concerns_cover_the_lifecycle_every_code_list_and_jos_story(demo, db_session):
+    """Seeding takes seconds, so one seeded area serves every check."""
     _check_lifecycle_and_code_lists(demo, db_session)
     _check_raisers_dates_and_timelines(demo, db_session)
     _check_triage_queue(demo)
     _check_advocacy_gate(demo, db_session)
-
-
-def test_the_icb_sees_consenting_adults_the_chain_is_intact_and_a_second_run_changes_nothing(demo, db_session):
+    _check_jos_story(demo)
     _check_icb_sees_adults_who_consented(db_session)
     assert verify_chain().intact
     count = db_session.scalar(sa.select(sa.func.count()).select_from(Concern))
@@ -181,7 +179,7 @@ def test_the_icb_sees_consenting_adults_the_chain_is_intact_and_a_second_run_cha
     assert db_session.scalar(sa.select(sa.func.count()).select_from(Concern)) == count
 
 
-def test_jos_story_end_to_end(demo, db_session):
+def _check_jos_story(demo):
     jo = _jo(demo)
     assert jo.raised_via is RaisedVia.PUBLIC and jo.raised_by is None
     assert jo.reporter_relationship == "Neighbour" and jo.reporter_name == JO_NEIGHBOUR
