@@ -18,6 +18,7 @@ from functools import wraps
 import sqlalchemy as sa
 from flask import current_app, g, make_response, request, session
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -139,6 +140,9 @@ def cached_page(view):
         # The page shows the count its key was made with (see core.templating.layout_context).
         g.unread_on_page = unread
         membership = current_user.membership
+        # The page carries the session's form token (the sign-out button): make sure there is one
+        # before it goes into the key, so that no two sessions share a page.
+        generate_csrf()
         key = (
             request.full_path, current_user.id, membership.id if membership is not None else None,
             session.get("csrf_token"), london_today(), generation, unread,

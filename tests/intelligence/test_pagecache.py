@@ -80,6 +80,16 @@ def test_a_kept_page_is_never_served_to_someone_else(intel_world, add_item, clie
     assert "Only for commissioners" not in page.text
 
 
+def test_two_sessions_of_the_same_person_never_share_a_page(intel_world, app, client, act_as):
+    act_as(intel_world.users.council_commissioner)
+    client.get("/register")
+    other = app.test_client()
+    with client.session_transaction() as first, other.session_transaction() as second:
+        second.update({key: value for key, value in first.items() if key != "csrf_token"})
+    other.get("/register")
+    assert len(pagecache.store) == 2
+
+
 def test_pages_with_a_message_to_show_are_built_afresh(intel_world, client, act_as):
     act_as(intel_world.users.council_commissioner)
     client.get("/register")
