@@ -12,6 +12,7 @@ from portal.core.changes import apply_changes
 from portal.core.codes import AgencyKind, ServiceType
 from portal.core.rules import RuleError
 from portal.extensions import db
+from portal.intelligence.operations import touch
 
 
 class AgencyError(RuleError):
@@ -82,6 +83,8 @@ def add_service(provider: Agency, *, name: str, location_ref: str, service_type:
     service = Service(provider=provider, name=name, location_ref=location_ref, service_type=service_type, address=address, postcode=postcode, registered_beds=registered_beds)
     db.session.add(service)
     record("service.create", f"Service {name} ({location_ref}) added to {provider.name}", target=service, details={"provider_id": provider.id, "service_type": service_type, "postcode": postcode})
+    # A new service has a (green) risk signal from the start, so the register lists it at once.
+    touch(service.id)
     return service
 
 

@@ -389,3 +389,15 @@ def test_a_row_shows_the_first_three_reasons_and_how_many_more(world, add_item, 
     export = next(row for row in exported(as_lead) if row["Service"] == HOME)
     assert export["Contributing items (largest first)"].count(" | ") == 3
     assert export["Contributing items (largest first)"].endswith("and 6 more")
+
+
+def test_a_new_service_is_on_the_register_from_the_start(intel_world, client, act_as, acting):
+    from portal.agencies.operations import add_service
+
+    acting(intel_world.users.admin)
+    add_service(intel_world.sunrise, name="Sunrise Annexe", location_ref="1-998877665", service_type=ServiceType.DOMICILIARY,
+                address="1 New Road", postcode="NS1 1AA", registered_beds=None)
+    db.session.commit()
+    act_as(intel_world.users.lead)
+    page = client.get("/register").text
+    assert "Sunrise Annexe" in page
