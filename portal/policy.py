@@ -384,11 +384,7 @@ def concern_audience(concern: Concern, *, local_authority_only: bool = False):
         ),
     ]
     if concern.service_id is not None:
-        commissioners = sa.select(Commissioning.commissioner_id).where(
-            Commissioning.service_id == concern.service_id,
-            Commissioning.starts_on <= london_today(),
-            sa.or_(Commissioning.ends_on.is_(None), Commissioning.ends_on >= london_today()),
-        )
+        commissioners = _commissioners_of(concern.service_id)
         rules.append(sa.and_(Membership.role == Role.COMMISSIONER, Membership.agency_id.in_(commissioners)))
         rules.append(sa.and_(Membership.role == Role.INSPECTOR, agency.area_id == concern.area_id))
     query = (

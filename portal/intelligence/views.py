@@ -8,7 +8,7 @@ a refusal shows on the form with nothing typed lost.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portal import policy
@@ -218,7 +218,7 @@ def service_profile(service_id: int):
         entry=entry,
         edit_entry_url=(
             url_for("register.edit_entry", service_id=service.id)
-            if "register.edit_entry" in current_app.view_functions and policy.can_manage_register(current_user)
+            if policy.can_manage_register(current_user)
             else None
         ),
         visits=visits,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -170,7 +171,7 @@ def _in_chunks(values) -> list[list]:
     return [values[start:start + _CHUNK] for start in range(0, len(values), _CHUNK)]
 
 
-class Importer:
+class Importer(ABC):
     """What every kind shares: reading the file, finding services by location id, splitting new
     records from those already imported, and applying."""
 
@@ -187,18 +188,21 @@ class Importer:
     def read(self, filename: str, content: bytes) -> Table:
         return read_table(filename, content, self.required)
 
+    @abstractmethod
     def services(self) -> dict[str, int]:
         """Location id -> service id, for the services this import may add records to."""
-        raise NotImplementedError
 
+    @abstractmethod
     def check(self, table: Table, progress: Progress | None) -> Findings:
-        raise NotImplementedError
+        """Every row checked, and what applying would add."""
 
+    @abstractmethod
     def add(self, service: Service, planned: Planned) -> None:
-        raise NotImplementedError
+        """Add one planned record to its service."""
 
+    @abstractmethod
     def result_counts(self, findings: Findings) -> list[list]:
-        raise NotImplementedError
+        """What was added, as rows for the result page."""
 
     def _service_map(self, query) -> dict[str, int]:
         return {ref: service_id for ref, service_id in db.session.execute(query.with_only_columns(Service.location_ref, Service.id))}

@@ -6,7 +6,7 @@ import csv
 import io
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portal import policy
@@ -30,11 +30,6 @@ def _filter_form(scope: queries.Scope) -> RegisterFilterForm:
     return form
 
 
-def _service_link_endpoint() -> str | None:
-    """The service's profile, once the profile pages are there."""
-    return "intelligence.service_profile" if "intelligence.service_profile" in current_app.view_functions else None
-
-
 @policy.require(Capability.VIEW_INTELLIGENCE)
 @cached_page
 def register():
@@ -49,10 +44,8 @@ def register():
         form=form,
         page=page,
         filtered=filtered,
-        service_endpoint=_service_link_endpoint(),
         can_manage=policy.can_manage_register(current_user),
         sees_confidential=policy.sees_confidential_intelligence(current_user),
-        rules_endpoint="intelligence.risk_rules" if "intelligence.risk_rules" in current_app.view_functions else None,
     )
 
 
