@@ -112,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.intelligence.blueprint import bp as intelligence_bp
     from portal.intelligence.imports.blueprint import bp as imports_bp
     from portal.intelligence.register.blueprint import bp as register_bp
+    from portal.meetings.blueprint import bp as meetings_bp
     from portal.notifications.blueprint import bp as notifications_bp
     from portal.pages.blueprint import bp as pages_bp
     from portal.people.blueprint import bp as people_bp
@@ -128,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
         notifications_bp,
         intelligence_bp,
         register_bp,
+        meetings_bp,
         imports_bp,
         audit_bp,
     ):

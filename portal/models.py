@@ -6,5 +6,6 @@ from portal.audit import models as audit  # noqa: F401
 from portal.concerns import models as concerns  # noqa: F401
 from portal.core import pagecache  # noqa: F401
 from portal.intelligence import models as intelligence  # noqa: F401
+from portal.meetings import models as meetings  # noqa: F401
 from portal.notifications import models as notifications  # noqa: F401
 from portal.people import models as people  # noqa: F401

@@ -38,6 +38,8 @@ class Capability(enum.Enum):
     OPERATE_NOTIFICATIONS = "see notification deliveries in their area and resend them"
     VIEW_INTELLIGENCE = "see provider profiles and the risk register, within what they may see"
     IMPORT_INTELLIGENCE = "import inspection ratings, contract-monitoring results or intelligence items"
+    VIEW_MEETINGS = "see the meetings they are invited to and their own meeting actions"
+    SCHEDULE_MEETINGS = "schedule partnership meetings"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -57,6 +59,8 @@ ROLE_CAPABILITIES: dict[Capability, frozenset[Role]] = {
         {Role.COMMISSIONER, Role.INSPECTOR, Role.SAFEGUARDING_LEAD, Role.PROVIDER_MANAGER, Role.SAB_MEMBER, Role.SAB_CHAIR}
     ),
     Capability.IMPORT_INTELLIGENCE: frozenset({Role.COMMISSIONER, Role.INSPECTOR, Role.SAFEGUARDING_LEAD}),
+    Capability.VIEW_MEETINGS: _EVERY_ROLE - {Role.ADMINISTRATOR},
+    Capability.SCHEDULE_MEETINGS: frozenset({Role.COMMISSIONER, Role.SAFEGUARDING_LEAD, Role.SAB_CHAIR}),
 }
 
 
@@ -440,17 +444,31 @@ def notification_audience_ids(subject_type: str, subject_id: int, *, restricted:
 
 
 def deliveries_visible_to(user):
-    """Email deliveries an administrator may see and resend: those to people in their area."""
+    """Email deliveries an administrator may see and resend: those to people in their area, and
+    calendar emails to guests (without an account) of meetings in their area. The page names
+    such a guest only as a meeting guest: it may be the adult the meeting is about."""
     from portal.notifications.models import EmailDelivery
 
     if not can(user, Capability.OPERATE_NOTIFICATIONS):
         return _nothing(EmailDelivery)
+    area_id = _area_id(user)
     people = (
         sa.select(Membership.user_id)
         .join(Agency, Membership.agency_id == Agency.id)
-        .where(Agency.area_id == _area_id(user))
+        .where(Agency.area_id == area_id)
     )
-    return sa.select(EmailDelivery).where(EmailDelivery.recipient_id.in_(people))
+    models = _meeting_models()
+    guests = (
+        sa.select(models.Attendee.id)
+        .join(models.Meeting, models.Attendee.meeting_id == models.Meeting.id)
+        .where(models.Attendee.user_id.is_(None), models.Meeting.area_id == area_id)
+    )
+    return sa.select(EmailDelivery).where(
+        sa.or_(
+            EmailDelivery.recipient_id.in_(people),
+            sa.and_(EmailDelivery.recipient_id.is_(None), EmailDelivery.attendee_id.in_(guests)),
+        )
+    )
 
 
 def visible_delivery_or_404(user, delivery_id: int):
@@ -736,3 +754,288 @@ def _commissioners_of(service_id: int):
 
 
 NOTIFICATION_AUDIENCES["service"] = _service_audience_ids
+
+
+# Meetings -------------------------------------------------------------------------------------
+
+
+def _meeting_models():
+    from portal.meetings import models
+
+    return models
+
+
+class ActingAs:
+    """A person seen in one of their memberships, to work out what they may see when they are not
+    the one signed in (an attendee's agenda pack, built by the chair)."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, user: User, membership: Membership):
+        self._user = user
+        self.membership = membership
+
+    def __getattr__(self, name):
+        return getattr(self._user, name)
+
+
+def acting_as(user: User, membership: Membership) -> ActingAs:
+    return ActingAs(user, membership)
+
+
+def schedulable_meeting_kinds(user) -> list:
+    """Kinds of meeting the person may schedule in the role they act in now.
+
+    Provider quality meetings and risk summits: commissioners and the area's safeguarding leads.
+    A safeguarding meeting about an adult: the area's safeguarding leads (for a concern they work
+    on). Board and sub-group meetings: the Board's chair.
+    """
+    MeetingKind = _meeting_models().MeetingKind
+    membership = _acting(user)
+    if membership is None or not can(user, Capability.SCHEDULE_MEETINGS):
+        return []
+    if membership.role is Role.SAB_CHAIR:
+        return [MeetingKind.SAB_BOARD, MeetingKind.SAB_SUBGROUP]
+    kinds = [MeetingKind.PROVIDER_QUALITY, MeetingKind.RISK_SUMMIT]
+    if _is_area_lead(membership):
+        kinds.insert(1, MeetingKind.ADULT_SAFEGUARDING)
+    elif membership.role is not Role.COMMISSIONER:
+        return []
+    return kinds
+
+
+def can_schedule_meeting(user, kind=None, concern: Concern | None = None) -> bool:
+    kinds = schedulable_meeting_kinds(user)
+    if kind is None:
+        return bool(kinds)
+    if kind not in kinds:
+        return False
+    return not kind.about_an_adult or (concern is not None and can_work_on_concern(user, concern))
+
+
+def meetings_visible_to(user):
+    """Meetings a person may open: those they organise, chair, minute or are invited to (and not
+    taken off). Everything inside a meeting is then decided item by item below."""
+    models = _meeting_models()
+    Meeting, Attendee = models.Meeting, models.Attendee
+    if not can(user, Capability.VIEW_MEETINGS):
+        return _nothing(Meeting)
+    invited = sa.select(Attendee.meeting_id).where(Attendee.user_id == user.id, Attendee.removed_at.is_(None))
+    return sa.select(Meeting).where(
+        sa.or_(
+            Meeting.id.in_(invited),
+            Meeting.organiser_id == user.id,
+            Meeting.chair_id == user.id,
+            Meeting.minute_taker_id == user.id,
+        )
+    )
+
+
+def visible_meeting_or_404(user, meeting_id: int):
+    Meeting = _meeting_models().Meeting
+    return _first_or_404(meetings_visible_to(user).where(Meeting.id == meeting_id))
+
+
+def can_manage_meeting(user, meeting) -> bool:
+    """Change the time, place and agenda, invite, cancel, build the pack and mark it held: the
+    organiser and the chair, in a role that may still schedule that kind of meeting."""
+    return (
+        meeting.status is not _meeting_models().MeetingStatus.CANCELLED
+        and user.is_authenticated
+        and user.id in {meeting.organiser_id, meeting.chair_id}
+        and can(user, Capability.VIEW_MEETINGS)
+    )
+
+
+def can_record_minutes(user, meeting) -> bool:
+    """Attendance, minutes and actions: the chair and the minute-taker (and the organiser), once
+    the meeting is not cancelled."""
+    return (
+        meeting.status is not _meeting_models().MeetingStatus.CANCELLED
+        and user.is_authenticated
+        and user.id in {meeting.organiser_id, meeting.chair_id, meeting.minute_taker_id}
+        and can(user, Capability.VIEW_MEETINGS)
+    )
+
+
+def can_approve_minutes(user, meeting) -> bool:
+    return can_record_minutes(user, meeting) and user.id == meeting.chair_id
+
+
+def agenda_items_visible_to(user, meeting) -> list:
+    """The agenda items whose pack section, minutes and actions the person may see.
+
+    Items about no provider: everyone who sees the meeting. Items about a provider: those who may
+    see that provider's intelligence, so a provider's representative sees only their own and a
+    commissioner without an agreement sees only the providers they commission.
+    """
+    items = list(meeting.agenda)
+    provider_ids = {item.provider_id for item in items if item.provider_id is not None}
+    if not provider_ids:
+        return items
+    visible = set(
+        db.session.scalars(
+            intelligence_providers_visible_to(user).with_only_columns(Agency.id).where(Agency.id.in_(provider_ids))
+        )
+    )
+    return [item for item in items if item.provider_id is None or item.provider_id in visible]
+
+
+def meeting_adult_disclosure(user, meeting) -> Disclosure:
+    """For a meeting about an adult: whether the person sees the adult's details there (the concern's rule)."""
+    if meeting.concern is None:
+        return Disclosure(False, NO_CONSENT)
+    return adult_details_disclosure(user, meeting.concern)
+
+
+def can_read_adult_summary(user, meeting) -> bool:
+    """The plain-language summary is about the adult: attendees who may see the adult's details."""
+    return meeting.kind.about_an_adult and meeting_adult_disclosure(user, meeting).allowed
+
+
+def can_write_adult_summary(user, meeting) -> bool:
+    """The lead for the adult: the organiser or chair, while they may still work on the concern."""
+    return (
+        meeting.kind.about_an_adult
+        and meeting.concern is not None
+        and user.is_authenticated
+        and user.id in {meeting.organiser_id, meeting.chair_id}
+        and can_work_on_concern(user, meeting.concern)
+    )
+
+
+def meeting_actions_visible_to(user):
+    """Meeting actions a person may see: their own, and those on agenda items they may see in
+    meetings they may open or that those meetings follow on from (the same series, or the same
+    adult's concern), since unfinished actions carry into the next meeting's agenda."""
+    models = _meeting_models()
+    Action, Meeting, AgendaItem = models.MeetingAction, models.Meeting, models.AgendaItem
+    if not can(user, Capability.VIEW_MEETINGS):
+        return _nothing(Action)
+    opened = meetings_visible_to(user).with_only_columns(Meeting.id)
+    related = sa.select(Meeting.series_id, Meeting.concern_id).where(Meeting.id.in_(opened)).subquery()
+    visible_meetings = sa.select(Meeting.id).where(
+        sa.or_(
+            Meeting.id.in_(opened),
+            Meeting.series_id.in_(sa.select(related.c.series_id).where(related.c.series_id.is_not(None))),
+            Meeting.concern_id.in_(sa.select(related.c.concern_id).where(related.c.concern_id.is_not(None))),
+        )
+    )
+    hidden_items = sa.select(AgendaItem.id).where(
+        AgendaItem.provider_id.is_not(None),
+        AgendaItem.provider_id.not_in(intelligence_providers_visible_to(user).with_only_columns(Agency.id)),
+    )
+    return sa.select(Action).where(
+        sa.or_(
+            Action.owner_id == user.id,
+            sa.and_(
+                Action.meeting_id.in_(visible_meetings),
+                sa.or_(Action.agenda_item_id.is_(None), Action.agenda_item_id.not_in(hidden_items)),
+            ),
+        )
+    )
+
+
+def visible_meeting_action_or_404(user, action_id: int):
+    Action = _meeting_models().MeetingAction
+    return _first_or_404(meeting_actions_visible_to(user).where(Action.id == action_id))
+
+
+def can_update_meeting_action(user, action) -> bool:
+    """The owner reports progress; the meeting's chair, minute-taker and organiser too."""
+    return user.is_authenticated and (action.owner_id == user.id or can_record_minutes(user, action.meeting))
+
+
+def meeting_invitee_candidates(user):
+    """Memberships a person may invite to a meeting: active people in active agencies of their
+    area, in any role but administrator (the portal's administrators see no case content)."""
+    membership = _acting(user)
+    if membership is None:
+        return _nothing(Membership)
+    return (
+        sa.select(Membership)
+        .join(User, Membership.user_id == User.id)
+        .join(Agency, Membership.agency_id == Agency.id)
+        .where(
+            User.active, Membership.active, Agency.active,
+            Agency.area_id == membership.agency.area_id,
+            Membership.role != Role.ADMINISTRATOR,
+        )
+        .order_by(User.name, Agency.name)
+    )
+
+
+def _meeting_audience_ids(subject_id: int, restricted: bool):
+    """Who may be told about a meeting: its organiser, chair, minute-taker and invitees not taken off."""
+    models = _meeting_models()
+    meeting = db.session.get(models.Meeting, subject_id)
+    if meeting is None:
+        return None
+    invited = sa.select(models.Attendee.user_id).where(
+        models.Attendee.meeting_id == meeting.id, models.Attendee.user_id.is_not(None), models.Attendee.removed_at.is_(None)
+    )
+    staff = {meeting.organiser_id, meeting.chair_id, meeting.minute_taker_id} - {None}
+    return sa.select(User.id).where(User.active, sa.or_(User.id.in_(invited), User.id.in_(staff)))
+
+
+def _meeting_cancelled_audience_ids(subject_id: int, restricted: bool):
+    """A cancellation, or being taken off the list, reaches everyone who was ever invited."""
+    models = _meeting_models()
+    if db.session.get(models.Meeting, subject_id) is None:
+        return None
+    ever_invited = sa.select(models.Attendee.user_id).where(models.Attendee.meeting_id == subject_id)
+    return sa.select(User.id).where(User.active, User.id.in_(ever_invited))
+
+
+def _meeting_action_audience_ids(subject_id: int, restricted: bool):
+    """Reminders about an action go to its owner while it is not finished."""
+    action = db.session.get(_meeting_models().MeetingAction, subject_id)
+    if action is None or action.state.finished:
+        return None
+    return sa.select(User.id).where(User.active, User.id == action.owner_id)
+
+
+NOTIFICATION_AUDIENCES["meeting"] = _meeting_audience_ids
+NOTIFICATION_AUDIENCES["meeting_cancelled"] = _meeting_cancelled_audience_ids
+NOTIFICATION_AUDIENCES["meeting_action"] = _meeting_action_audience_ids
+
+
+# Meetings: minutes and actions
+
+
+def can_read_minutes(user, meeting) -> bool:
+    """Draft minutes: those who record them. Once the chair approves them: everyone who sees the
+    meeting (the items they may see, through :func:`agenda_items_visible_to`)."""
+    return meeting.minutes_locked or can_record_minutes(user, meeting)
+
+
+def carried_actions_visible_to(user, actions) -> list:
+    """Of the unfinished actions carried into a meeting, those the person may see (the rule of
+    :func:`meeting_actions_visible_to`, so a list and an action's own page always agree)."""
+    if not actions:
+        return []
+    Action = _meeting_models().MeetingAction
+    visible = set(db.session.scalars(
+        meeting_actions_visible_to(user).with_only_columns(Action.id).where(Action.id.in_([a.id for a in actions]))
+    ))
+    return [action for action in actions if action.id in visible]
+
+
+# Meetings: scheduling, invitations and replies ------------------------------------------------
+
+
+def can_record_reply(user, attendee) -> bool:
+    """An invitee answers for themselves; the organiser or chair records the answer of a guest
+    without an account (who replied by phone or to the email)."""
+    if not user.is_authenticated or attendee.removed_at is not None:
+        return False
+    if attendee.user_id is not None:
+        return attendee.user_id == user.id and can(user, Capability.VIEW_MEETINGS)
+    return can_manage_meeting(user, attendee.meeting)
+
+
+def meeting_guest_names_visible(user, meeting) -> bool:
+    """Guests of a meeting about an adult are the adult and people close to them: their names and
+    email addresses follow the rule for the adult's details; others see only who they are to the adult."""
+    return meeting_adult_disclosure(user, meeting).allowed

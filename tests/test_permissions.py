@@ -67,6 +67,7 @@ def world(make_area, make_agency, make_service, make_commissioning, make_user, m
     # Provider intelligence: an open complaint, a confidential whistleblower, a visit with its plan,
     # an inspection and an import, recorded as their own roles would.
     intelligence = _record_intelligence(world_users=users, service=service, council=council, regulator=regulator)
+    meetings = _record_meetings(world_users=users, provider=provider, concern=concern)
 
     other_area = make_area("Elsewhere")
     other_council = make_agency(AgencyKind.LOCAL_AUTHORITY, area=other_area, name="Other council")
@@ -75,7 +76,7 @@ def world(make_area, make_agency, make_service, make_commissioning, make_user, m
     ids = {
         "agency": council.id, "provider": provider.id, "service": service.id, "commissioning": link.id,
         "person": spare.id, "membership": spare.memberships[0].id, "agreement": agreement.id,
-        "party": agreement.parties[0].id, "concern": concern.id, **intelligence,
+        "party": agreement.parties[0].id, "concern": concern.id, **intelligence, **meetings,
         # The email telling the area's safeguarding lead about the concern.
         "delivery": db.session.scalar(
             sa.select(EmailDelivery.id).where(EmailDelivery.recipient_id == users["SAFEGUARDING_LEAD"].id)
@@ -120,6 +121,64 @@ def _record_intelligence(*, world_users, service, council, regulator) -> dict:
     return {
         "item": complaint.id, "secret_item": whistle.id, "visit": visit.id, "action": visit.actions[0].id,
         "inspection": inspection.id, "import": batch.id,
+    }
+
+
+def _record_meetings(*, world_users, provider, concern) -> dict:
+    """A provider quality meeting the ICB's commissioner organises and chairs, with the council's
+    lead taking minutes and the provider's manager and the Board's chair invited; an action for the
+    provider's manager; and a safeguarding meeting about the concern's adult, organised by the
+    lead, with the adult invited as a guest."""
+    import uuid
+    from datetime import UTC, date, datetime, timedelta
+
+    from portal.meetings.models import (
+        AgendaItem,
+        Attendee,
+        GuestRelationship,
+        Meeting,
+        MeetingAction,
+        MeetingKind,
+        PlaceKind,
+    )
+
+    def member(role):
+        return world_users[role].active_memberships[0]
+
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)
+    commissioner, lead = world_users["COMMISSIONER"], world_users["SAFEGUARDING_LEAD"]
+    quality = Meeting(
+        uid=f"{uuid.uuid4()}@matrix.test", kind=MeetingKind.PROVIDER_QUALITY, title="Matrix quality meeting",
+        area_id=provider.area_id, starts_at=starts, ends_at=starts + timedelta(hours=2), place_kind=PlaceKind.ONLINE,
+        online_link="https://meet.example/matrix", organiser_id=commissioner.id,
+        organiser_agency_id=member("COMMISSIONER").agency_id, chair_id=commissioner.id, minute_taker_id=lead.id,
+    )
+    adult = Meeting(
+        uid=f"{uuid.uuid4()}@matrix.test", kind=MeetingKind.ADULT_SAFEGUARDING, title="Matrix adult meeting",
+        area_id=provider.area_id, starts_at=starts, ends_at=starts + timedelta(hours=1), place_kind=PlaceKind.ADDRESS,
+        place="Matrix Health Centre", organiser_id=lead.id, organiser_agency_id=member("SAFEGUARDING_LEAD").agency_id,
+        chair_id=lead.id, concern_id=concern.id,
+    )
+    db.session.add_all([quality, adult])
+    db.session.flush()
+    for role in ("COMMISSIONER", "SAFEGUARDING_LEAD", "PROVIDER_MANAGER", "SAB_CHAIR"):
+        db.session.add(Attendee(meeting_id=quality.id, user_id=world_users[role].id, membership_id=member(role).id))
+    db.session.add(Attendee(meeting_id=adult.id, user_id=lead.id, membership_id=member("SAFEGUARDING_LEAD").id))
+    guest = Attendee(meeting_id=adult.id, guest_name="Matrix Adult", guest_email="adult@matrix.example",
+                     guest_relationship=GuestRelationship.ADULT)
+    item = AgendaItem(meeting_id=quality.id, position=1, title="Provider One", provider_id=provider.id)
+    db.session.add_all([guest, item, AgendaItem(meeting_id=adult.id, position=1, title="Jo's wishes")])
+    db.session.flush()
+    action = MeetingAction(
+        meeting_id=quality.id, agenda_item_id=item.id, description="Matrix meeting action",
+        owner_id=world_users["PROVIDER_MANAGER"].id, owner_agency_id=provider.id,
+        due_on=date.today() + timedelta(days=14), created_by_id=commissioner.id,
+    )
+    db.session.add(action)
+    db.session.commit()
+    return {
+        "meeting": quality.id, "adult_meeting": adult.id, "meeting_item": item.id, "meeting_action": action.id,
+        "guest": guest.id,
     }
 
 
@@ -284,6 +343,76 @@ MATRIX = [
     ("GET", "/imports/{import}/progress.json", {**everyone(MISSING), "INSPECTOR": OK}),
     ("POST", "/imports/{import}/cancel", {**everyone(MISSING), "INSPECTOR": REDIRECT}),
     ("POST", "/imports/{import}/confirm", {**everyone(MISSING), "INSPECTOR": REDIRECT}),
+    # meetings: scheduling, invitations and replies (portal/meetings/views.py)
+    # The quality meeting: organised and chaired by the commissioner, minuted by the lead, the provider's
+    # manager and the Board's chair invited. Those invited see it; only its organiser and chair manage it
+    # (403 to the other invitees, 404 to everyone else). Administrators hold no meetings capability (403).
+    # Empty posts come back as the page with its errors (200) and change nothing.
+    ("GET", "/meetings", NOT_ADMIN),
+    ("GET", "/meetings/new", (SCHEDULERS := {
+        **everyone(FORBIDDEN), "SAFEGUARDING_LEAD": OK, "COMMISSIONER": OK, "SAB_CHAIR": OK,
+    })),
+    ("POST", "/meetings/new", SCHEDULERS),
+    ("GET", "/meetings/{meeting}", (MEETING_INVITEES := {
+        **everyone(MISSING), "ADMINISTRATOR": FORBIDDEN, "OTHER_AREA_ADMIN": FORBIDDEN,
+        "COMMISSIONER": OK, "SAFEGUARDING_LEAD": OK, "PROVIDER_MANAGER": OK, "SAB_CHAIR": OK,
+    })),
+    ("POST", "/meetings/{meeting}/reply", MEETING_INVITEES),
+    ("GET", "/meetings/{meeting}/edit", (MEETING_MANAGERS := {
+        **MEETING_INVITEES, "SAFEGUARDING_LEAD": FORBIDDEN, "PROVIDER_MANAGER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN,
+    })),
+    ("GET", "/meetings/{meeting}/agenda", MEETING_MANAGERS),
+    ("GET", "/meetings/{meeting}/invitees", MEETING_MANAGERS),
+    ("GET", "/meetings/{meeting}/cancel", MEETING_MANAGERS),
+    ("POST", "/meetings/{meeting}/cancel", MEETING_MANAGERS),
+    ("GET", "/meetings/{meeting}/held", MEETING_MANAGERS),
+    ("POST", "/meetings/{meeting}/held", MEETING_MANAGERS),
+    # The meeting about the adult: only the lead who organises it sees it, and records the guest's reply.
+    ("GET", "/meetings/{adult_meeting}", (ADULT_MEETING_LEAD := {
+        **everyone(MISSING), "ADMINISTRATOR": FORBIDDEN, "OTHER_AREA_ADMIN": FORBIDDEN, "SAFEGUARDING_LEAD": OK,
+    })),
+    ("GET", "/meetings/{adult_meeting}/invitees/{guest}/reply", ADULT_MEETING_LEAD),
+    # meetings: calendar file (portal/meetings/calendar_views.py)
+    ("GET", "/meetings/{meeting}/calendar.ics", {**everyone(MISSING), "COMMISSIONER": OK, "SAFEGUARDING_LEAD": OK, "PROVIDER_MANAGER": OK, "SAB_CHAIR": OK}),
+    ("GET", "/meetings/{adult_meeting}/calendar.ics", {**everyone(MISSING), "SAFEGUARDING_LEAD": OK}),
+    # meetings: agenda pack (portal/meetings/pack_views.py)
+    # The quality meeting's pack: those invited (the ICB commissioner organises and chairs it) see
+    # the page, "not built yet" until someone builds it; only the organiser and chair may build it.
+    ("GET", "/meetings/{meeting}/pack", {**everyone(MISSING), "COMMISSIONER": OK, "SAFEGUARDING_LEAD": OK, "PROVIDER_MANAGER": OK, "SAB_CHAIR": OK}),
+    ("POST", "/meetings/{meeting}/pack/build", {**everyone(MISSING), "COMMISSIONER": REDIRECT, "SAFEGUARDING_LEAD": FORBIDDEN, "PROVIDER_MANAGER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN}),
+    ("GET", "/meetings/{adult_meeting}/pack", {**everyone(MISSING), "SAFEGUARDING_LEAD": OK}),
+    ("POST", "/meetings/{adult_meeting}/pack/build", {**everyone(MISSING), "SAFEGUARDING_LEAD": REDIRECT}),
+    # meetings: minutes and actions (portal/meetings/minutes_views.py)
+    # The quality meeting is seen by its chair (the ICB's commissioner), its minute-taker (the lead)
+    # and its invitees (the provider's manager, the Board's chair). The chair and the minute-taker
+    # record; the meeting is not held, so the chair's approval is refused (back to the minutes), and
+    # there is nothing approved to amend. The agenda item is about the provider, which the ICB's
+    # commissioner may not see: its amendment page and its action are 404 to them.
+    ("GET", "/meetings/{meeting}/minutes", (MEETING_SEEN := {
+        **everyone(MISSING), "COMMISSIONER": OK, "SAFEGUARDING_LEAD": OK, "PROVIDER_MANAGER": OK, "SAB_CHAIR": OK,
+    })),
+    ("POST", "/meetings/{meeting}/minutes", (MINUTES_RECORDED := {
+        **MEETING_SEEN, "COMMISSIONER": REDIRECT, "SAFEGUARDING_LEAD": REDIRECT, "PROVIDER_MANAGER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN,
+    })),
+    ("POST", "/meetings/{meeting}/minutes/approve", {**MINUTES_RECORDED, "SAFEGUARDING_LEAD": FORBIDDEN}),
+    ("GET", "/meetings/{meeting}/items/{meeting_item}/amend", {**MINUTES_RECORDED, "COMMISSIONER": MISSING}),
+    ("POST", "/meetings/{meeting}/items/{meeting_item}/amend", {**MINUTES_RECORDED, "COMMISSIONER": MISSING}),
+    ("GET", "/meetings/{meeting}/actions/new", {**MINUTES_RECORDED, "COMMISSIONER": OK, "SAFEGUARDING_LEAD": OK}),
+    ("POST", "/meetings/{meeting}/actions/new", {**MINUTES_RECORDED, "COMMISSIONER": OK, "SAFEGUARDING_LEAD": OK}),
+    ("GET", "/meeting-actions", {**everyone(OK), "ADMINISTRATOR": FORBIDDEN, "OTHER_AREA_ADMIN": FORBIDDEN}),
+    ("GET", "/meeting-actions/{meeting_action}", {**MEETING_SEEN, "COMMISSIONER": MISSING}),
+    ("POST", "/meeting-actions/{meeting_action}", {**MEETING_SEEN, "COMMISSIONER": MISSING, "SAB_CHAIR": FORBIDDEN}),
+    ("GET", "/meetings/{adult_meeting}/minutes", {**everyone(MISSING), "SAFEGUARDING_LEAD": OK}),
+    # meetings: summary for the adult (portal/meetings/summary_views.py)
+    # Only the lead is invited to the adult's meeting, and writes the summary: the rest do not see the
+    # meeting. Posting an empty summary shows the form again with its error; recording a share before
+    # a summary is saved goes back to the summary page.
+    ("GET", "/meetings/{adult_meeting}/summary", {**everyone(MISSING), "SAFEGUARDING_LEAD": OK}),
+    ("POST", "/meetings/{adult_meeting}/summary", {**everyone(MISSING), "SAFEGUARDING_LEAD": OK}),
+    ("GET", "/meetings/{adult_meeting}/summary/shared", {**everyone(MISSING), "SAFEGUARDING_LEAD": REDIRECT}),
+    ("POST", "/meetings/{adult_meeting}/summary/shared", {**everyone(MISSING), "SAFEGUARDING_LEAD": REDIRECT}),
+    # A provider quality meeting is not about an adult: no summary, even for those invited.
+    ("GET", "/meetings/{meeting}/summary", everyone(MISSING)),
 ]
 
 

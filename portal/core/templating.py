@@ -23,6 +23,7 @@ NAVIGATION = [
     ("Providers", "intelligence.list_providers", Capability.VIEW_INTELLIGENCE),
     ("Risk register", "register.register", Capability.VIEW_INTELLIGENCE),
     ("Imports", "imports.list_imports", Capability.IMPORT_INTELLIGENCE),
+    ("Meetings", "meetings.list_meetings", Capability.VIEW_MEETINGS),
     ("Agencies", "agencies.list_agencies", Capability.MANAGE_AGENCIES),
     ("People", "people.list_people", Capability.MANAGE_PEOPLE),
     ("Agreements", "agreements.list_agreements", None),

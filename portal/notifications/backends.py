@@ -11,13 +11,28 @@ import email.policy
 import smtplib
 import socket
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email import encoders
 from email.header import Header
+from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formatdate
 
 from flask import current_app
+
+
+@dataclass(frozen=True)
+class MimePart:
+    """A part of an email beside its text: a calendar file, as an alternative or an attachment."""
+
+    content: bytes
+    #: ``text/calendar``, ``application/ics``...
+    mimetype: str
+    #: Content-Type parameters besides the charset of a text part, e.g. ``{"method": "REQUEST"}``.
+    params: dict = field(default_factory=dict)
+    #: For an attachment: the file name it is saved as.
+    filename: str | None = None
 
 
 @dataclass(frozen=True)
@@ -28,6 +43,10 @@ class OutgoingEmail:
     html: str | None = None
     #: The idempotency key, sent as the Message-ID (SMTP) or the reference (Notify).
     key: str | None = None
+    #: Other forms of the same content, after the text and HTML (a meeting's calendar part).
+    alternatives: tuple[MimePart, ...] = ()
+    #: Files attached to the message. GOV.UK Notify takes neither: it sends the text alone.
+    attachments: tuple[MimePart, ...] = ()
 
 
 class DeliveryError(Exception):
@@ -108,20 +127,48 @@ def _header(value: str):
     return value if value.isascii() else Header(value, "utf-8")
 
 
+def _mime_part(part: MimePart):
+    maintype, subtype = part.mimetype.split("/", 1)
+    if maintype == "text":
+        mime = MIMEText(part.content.decode("utf-8"), subtype, "utf-8")
+    else:
+        mime = MIMEBase(maintype, subtype)
+        mime.set_payload(part.content)
+        encoders.encode_base64(mime)
+    for name, value in part.params.items():
+        mime.set_param(name, value)
+    if part.filename:
+        mime.set_param("name", part.filename)
+        mime.add_header("Content-Disposition", "attachment", filename=part.filename)
+    return mime
+
+
 def build_message(email_: OutgoingEmail, sender: str) -> bytes:
     """The message as it goes on the wire: plain text with an HTML alternative, in UTF-8.
+
+    A calendar invitation adds its file as a third alternative (``text/calendar; method=...``,
+    which Outlook and Google read as the invitation) and again as an attachment, the whole in a
+    multipart/mixed message: the form Google Calendar's own invitations take.
 
     Built with the compat32 classes, which take a quarter of the time of ``EmailMessage`` with
     the default policy (about 0.3 ms against 1.1 ms here): at a few hundred emails a second
     that is the largest cost left in a worker.
     """
     text = MIMEText(email_.text, "plain", "utf-8")
-    if email_.html:
+    if email_.html or email_.alternatives:
         message = MIMEMultipart("alternative")
         message.attach(text)
-        message.attach(MIMEText(email_.html, "html", "utf-8"))
+        if email_.html:
+            message.attach(MIMEText(email_.html, "html", "utf-8"))
+        for part in email_.alternatives:
+            message.attach(_mime_part(part))
     else:
         message = text
+    if email_.attachments:
+        body, message = message, MIMEMultipart("mixed")
+        message.attach(body)
+        for part in email_.attachments:
+            message.attach(_mime_part(part))
     message["From"] = _header(sender)
     message["To"] = _header(email_.to)
     message["Subject"] = _header(email_.subject)
@@ -133,7 +180,12 @@ def build_message(email_: OutgoingEmail, sender: str) -> bytes:
 
 
 class NotifyConnection:
-    """GOV.UK Notify: one template whose body is ((body)) and subject ((subject))."""
+    """GOV.UK Notify: one template whose body is ((body)) and subject ((subject)).
+
+    Only the subject and the text go: Notify's templates take no MIME parts, and its files are
+    links to download rather than attachments a calendar program reads. A calendar email's text
+    therefore carries the portal link to the file for people with an account.
+    """
 
     def __init__(self, config):
         from notifications_python_client.notifications import NotificationsAPIClient

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import islice
@@ -312,6 +313,25 @@ class NotWorthSending(Exception):
     """The email no longer has a purpose (an invitation withdrawn or expired before it went)."""
 
 
+#: How other modules' kinds of email are written (a meeting's calendar email), registered by those
+#: modules so that this one need not import them.
+RENDERERS: dict[DeliveryKind, Callable[[EmailDelivery], OutgoingEmail]] = {}
+
+
+def register_renderer(kind: DeliveryKind, renderer: Callable[[EmailDelivery], OutgoingEmail]) -> None:
+    """``renderer`` writes the email for a delivery of ``kind``, or raises :class:`NotWorthSending`."""
+    RENDERERS[kind] = renderer
+
+
+GUEST_RECIPIENT = "Meeting guest (address withheld)"
+
+
+def recipient_label(delivery: EmailDelivery) -> str:
+    """Who an email went to, as the administrators' pages show it: a meeting guest's address and
+    name are not shown (it may be the adult the meeting is about)."""
+    return delivery.recipient.email if delivery.recipient is not None else GUEST_RECIPIENT
+
+
 def _invitation_email(delivery: EmailDelivery, service: str) -> OutgoingEmail:
     from portal.people.operations import invitation_link
 
@@ -333,6 +353,8 @@ def render_email(delivery: EmailDelivery) -> OutgoingEmail:
     service = current_app.config["SERVICE_NAME"]
     if delivery.kind is DeliveryKind.INVITATION:
         return _invitation_email(delivery, service)
+    if delivery.kind in RENDERERS:
+        return RENDERERS[delivery.kind](delivery)
     context = {
         "service_name": service,
         "recipient": delivery.recipient,
@@ -486,6 +508,6 @@ def resend(delivery: EmailDelivery, by: User) -> EmailDelivery:
         )
         db.session.add(target)
     db.session.flush()
-    record("notifications.resend", f"Email {delivery.key} to {delivery.recipient.email} sent again", target=target,
+    record("notifications.resend", f"Email {delivery.key} to {recipient_label(delivery)} sent again", target=target,
            actor=by, details={"delivery_id": delivery.id})
     return target

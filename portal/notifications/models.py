@@ -28,6 +28,11 @@ class NotificationEvent(LabelledEnum):
     CONCERN_CLOSED = "A concern was closed"
     CONCERN_REOPENED = "A concern was reopened"
     CONCERN_AWAITING_TRIAGE = "A concern is still waiting for triage"
+    MEETING_INVITATION = "You were invited to a meeting"
+    MEETING_CHANGED = "A meeting you are invited to changed"
+    MEETING_CANCELLED = "A meeting you were invited to was cancelled"
+    MEETING_ACTION_ASSIGNED = "A meeting action was given to you"
+    MEETING_ACTION_DUE = "A meeting action of yours is due soon"
     @property
     def mandatory(self) -> bool:
         """Sent straight away whatever the person's preferences: it needs them personally."""
@@ -38,7 +43,7 @@ class NotificationEvent(LabelledEnum):
         return EVENT_EXPLANATIONS[self]
 
 
-MANDATORY_EVENTS = frozenset({NotificationEvent.CONCERN_ASSIGNED})
+MANDATORY_EVENTS = frozenset({NotificationEvent.CONCERN_ASSIGNED, NotificationEvent.MEETING_ACTION_ASSIGNED})
 
 EVENT_EXPLANATIONS = {
     NotificationEvent.CONCERN_RAISED: "Someone raised a concern that you may open: for safeguarding leads, one waiting for triage.",
@@ -48,6 +53,11 @@ EVENT_EXPLANATIONS = {
     NotificationEvent.CONCERN_CLOSED: "A concern you can see was closed, with its outcome.",
     NotificationEvent.CONCERN_REOPENED: "A closed concern you can see was reopened.",
     NotificationEvent.CONCERN_AWAITING_TRIAGE: "A reminder that a concern in your area has waited a working day without triage.",
+    NotificationEvent.MEETING_INVITATION: "Someone invited you to a meeting. The calendar invitation itself is always emailed.",
+    NotificationEvent.MEETING_CHANGED: "The time, place or agenda of a meeting you are invited to changed.",
+    NotificationEvent.MEETING_CANCELLED: "A meeting you were invited to was cancelled, or you were taken off its list.",
+    NotificationEvent.MEETING_ACTION_ASSIGNED: "A meeting gave you an action to do. This is always sent straight away.",
+    NotificationEvent.MEETING_ACTION_DUE: "A reminder before one of your meeting actions falls due, and on the day.",
 }
 
 
@@ -60,6 +70,7 @@ class DeliveryKind(LabelledEnum):
     ITEM = "One notification"
     DIGEST = "Daily summary"
     INVITATION = "Invitation to the portal"
+    CALENDAR = "Meeting invitation, update or cancellation"
 
 class DeliveryState(LabelledEnum):
     PENDING = "Waiting to send"
@@ -122,8 +133,12 @@ class EmailDelivery(db.Model):
     #: The idempotency key: unique, and the email's Message-ID, so no path sends it twice.
     key: Mapped[str] = mapped_column(sa.String(120), unique=True)
     kind: Mapped[DeliveryKind] = mapped_column(enum_column(DeliveryKind))
-    recipient_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    #: Empty only for a calendar email to a meeting guest without an account (see ``attendee_id``).
+    recipient_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
     intent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("notification_intent.id"), index=True)
+    #: For a calendar email: the invitee, and the meeting's SEQUENCE the email was queued for.
+    attendee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attendee.id"), index=True)
+    calendar_sequence: Mapped[int | None] = mapped_column()
     #: For a digest, the London day it covers; for an item waiting for one, the day it belongs to.
     digest_date: Mapped[date | None] = mapped_column(sa.Date)
     #: For an invitation email: the invitation, whose link is written only when the email is sent.

@@ -12,7 +12,7 @@ from portal.core.forms import Form, SubmitField
 from portal.core.pagination import paginate
 from portal.extensions import db
 from portal.notifications import health
-from portal.notifications.delivery import can_resend, resend
+from portal.notifications.delivery import can_resend, recipient_label, resend
 from portal.notifications.dispatch import send_later
 from portal.notifications.forms import ResendForm, choosable_events, field_name, preferences_form
 from portal.notifications.models import (
@@ -139,7 +139,7 @@ def operations():
     ) if digest_ids else {}
     return render_template(
         "notifications/operations.html", page=page, counts=counts, states=list(DeliveryState),
-        state=state, digest_sizes=digest_sizes, resendable=can_resend, health=health.check(),
+        state=state, digest_sizes=digest_sizes, resendable=can_resend, recipient_label=recipient_label, health=health.check(),
         invalid_state=bool(request.args.get("state")) and state is None,
     )
 
@@ -159,5 +159,5 @@ def resend_delivery(delivery_id: int):
     db.session.commit()
     send_later([target.id])
     what = "The email" if target is delivery else "A copy of the email"
-    flash(f"{what} to {delivery.recipient.email} has been handed over for sending.", "success")
+    flash(f"{what} to {recipient_label(delivery)} has been handed over for sending.", "success")
     return redirect(back)
