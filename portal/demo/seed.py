@@ -30,6 +30,7 @@ from portal.core.db import utcnow
 from portal.demo.concerns import ICB as ICB_COMMISSIONER
 from portal.demo.concerns import seed_concerns, settle_demo_notifications
 from portal.demo.intelligence import seed_intelligence
+from portal.demo.meetings import seed_meetings
 from portal.extensions import db
 from portal.notifications.models import NotificationEvent, NotificationPreference, PreferenceChoice
 from portal.people.models import Membership, User
@@ -227,8 +228,9 @@ def seed_demo() -> bool:
     # The ICB's commissioner reads comments and closures in one morning email.
     for event in (NotificationEvent.CONCERN_COMMENT, NotificationEvent.CONCERN_CLOSED):
         db.session.add(NotificationPreference(user=users[ICB_COMMISSIONER], event=event, choice=PreferenceChoice.DAILY_DIGEST))
-    seed_concerns(area, agencies, users)
+    concerns = seed_concerns(area, agencies, users)
     seed_intelligence(area, agencies, users)
+    seed_meetings(area, agencies, users, concerns)
     db.session.commit()
     settle_demo_notifications(area, started)
     return True
