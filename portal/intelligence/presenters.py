@@ -421,29 +421,36 @@ def signal_for(user, service_id: int, items=None) -> SignalView:
 
     ``items``: the reader's visible items (:func:`visible_items`) when the page has built them already.
     """
-    signal = db.session.scalar(policy.risk_signals_visible_to(user).where(RiskSignal.service_id == service_id))
-    if signal is None:
-        return SignalView(signal=None, reasons=[])
+    return signal_views(user, [service_id], items).get(service_id, SignalView(signal=None, reasons=[]))
+
+
+def signal_views(user, service_ids, items=None) -> dict[int, SignalView]:
+    """:func:`signal_for` for many services in two queries (the signals, then which reasons the reader may open)."""
+    signals = db.session.scalars(
+        policy.risk_signals_visible_to(user).where(RiskSignal.service_id.in_(list(service_ids)))
+    ).all() if service_ids else []
     if items is None:
         items = policy.intelligence_items_visible_to(user)
-    ids = [reason["item_id"] for reason in signal.reasons]
+    ids = [reason["item_id"] for signal in signals for reason in signal.reasons]
     readable = set(db.session.scalars(
         items.where(IntelligenceItem.id.in_(ids)).with_only_columns(IntelligenceItem.id)
     )) if ids else set()
-    reasons = [
-        Reason(
-            occurred_on=date.fromisoformat(reason["occurred_on"]),
-            source=SourceType[reason["source"]].label,
-            severity=Severity[reason["severity"]].label,
-            key_questions=", ".join(question.label for question in KeyQuestion.from_bits(reason["key_question_bits"])),
-            points=reason["points"],
-            summary=reason["summary"],
-            converging=reason["converging"],
-        )
-        for reason in signal.reasons
-        if reason["item_id"] in readable
-    ]
-    return SignalView(signal=signal, reasons=reasons)
+    return {
+        signal.service_id: SignalView(signal=signal, reasons=[
+            Reason(
+                occurred_on=date.fromisoformat(reason["occurred_on"]),
+                source=SourceType[reason["source"]].label,
+                severity=Severity[reason["severity"]].label,
+                key_questions=", ".join(question.label for question in KeyQuestion.from_bits(reason["key_question_bits"])),
+                points=reason["points"],
+                summary=reason["summary"],
+                converging=reason["converging"],
+            )
+            for reason in signal.reasons
+            if reason["item_id"] in readable
+        ])
+        for signal in signals
+    }
 
 
 def signals_by_service(user, service_ids) -> dict[int, RiskSignal]:

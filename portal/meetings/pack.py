@@ -10,6 +10,7 @@ what people saw is kept whatever is recorded afterwards.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -32,7 +33,7 @@ from portal.intelligence.models import (
     MonitoringVisit,
     RiskSignal,
 )
-from portal.intelligence.presenters import inspections_by_service, ratings_view, signal_for
+from portal.intelligence.presenters import SignalView, inspections_by_service, ratings_view, signal_views
 from portal.meetings.models import (
     AgendaItem,
     AgendaPack,
@@ -233,19 +234,25 @@ def _copy_for(pack: AgendaPack, meeting: Meeting, user: User, membership: Member
         content["adult"] = _adult_section(building)
     visible = {item.id for item in policy.agenda_items_visible_to(building.acting, meeting)}
     carried = _carried_actions(building)
+    services_of = {
+        item.id: _item_services(building, item)
+        for item in meeting.agenda if item.id in visible and item.provider_id is not None
+    }
+    # Everything about the services is read once for the whole copy, not once per service.
+    facts = _service_sections(building, [service for services in services_of.values() for service in services])
     placed: set[int] = set()
     general_item_seen = False
     for item in meeting.agenda:
         section = {"position": item.position, "title": item.title, "hidden": False, "provider": None,
                    "services": [], "actions": []}
-        services = _item_services(building, item) if item.id in visible and item.provider_id is not None else None
+        services = services_of.get(item.id)
         if item.id not in visible or services == []:
             building.redacted = True
             content["items"].append({"position": item.position, "title": HIDDEN_ITEM_TEXT, "hidden": True})
             continue
         if item.provider_id is not None:
             section["provider"] = {"id": item.provider_id, "name": item.provider.name}
-            section["services"] = [_service_section(building, service) for service in services]
+            section["services"] = [facts[service.id] for service in services]
             wanted = [action for action in carried if action["provider_id"] == item.provider_id]
         elif not general_item_seen:
             general_item_seen = True
@@ -303,23 +310,32 @@ def _questions(bits: int) -> str:
     return ", ".join(question.label for question in KeyQuestion.from_bits(bits))
 
 
-def _service_section(building: _Building, service: Service) -> dict:
+def _service_sections(building: _Building, services: list[Service]) -> dict[int, dict]:
+    """Each service's section of the copy, from one query per kind of fact for all of them."""
+    ids = [service.id for service in services]
+    if not ids:
+        return {}
+    signals = signal_views(building.acting, ids)
+    items, ratings = _new_items(building, ids), _rating_changes(building, ids)
+    concerns, actions = _concerns(building, ids), _improvement_actions(building, ids)
     return {
-        "id": service.id,
-        "name": service.name,
-        "signal": _signal(building, service),
-        "intelligence": _new_items(building, service),
-        "ratings": _rating_changes(building, service),
-        "concerns": _concerns(building, service),
-        "improvement_actions": _improvement_actions(building, service),
+        service.id: {
+            "id": service.id,
+            "name": service.name,
+            "signal": _signal(signals.get(service.id)),
+            "intelligence": items.get(service.id, []),
+            "ratings": ratings.get(service.id, []),
+            "concerns": concerns.get(service.id, []),
+            "improvement_actions": actions.get(service.id, []),
+        }
+        for service in services
     }
 
 
-def _signal(building: _Building, service: Service) -> dict | None:
-    view = signal_for(building.acting, service.id)
-    signal = view.signal
-    if signal is None:
+def _signal(view: SignalView | None) -> dict | None:
+    if view is None or view.signal is None:
         return None
+    signal = view.signal
     return {
         "band": signal.band.label,
         "likelihood": signal.likelihood,
@@ -333,17 +349,18 @@ def _signal(building: _Building, service: Service) -> dict | None:
     }
 
 
-def _new_items(building: _Building, service: Service) -> list[dict]:
-    """Intelligence items about the service dated on or after the pack's first day, newest first."""
+def _new_items(building: _Building, service_ids: list[int]) -> dict[int, list[dict]]:
+    """Intelligence items about each service dated within the pack's window, newest first."""
     items = db.session.scalars(
         policy.intelligence_items_visible_to(building.acting)
-        .where(IntelligenceItem.service_id == service.id, IntelligenceItem.occurred_on >= building.since,
+        .where(IntelligenceItem.service_id.in_(service_ids), IntelligenceItem.occurred_on >= building.since,
                IntelligenceItem.occurred_on <= building.until)
         .options(sa.orm.joinedload(IntelligenceItem.supplied_by))
         .order_by(IntelligenceItem.occurred_on.desc(), IntelligenceItem.id.desc())
     ).all()
-    return [
-        {
+    found = defaultdict(list)
+    for item in items:
+        found[item.service_id].append({
             "occurred_on": item.occurred_on.isoformat(),
             "source": item.source.label,
             "severity": f"Rated {item.rating.label}" if item.rating is not None else item.severity.label,
@@ -351,62 +368,61 @@ def _new_items(building: _Building, service: Service) -> list[dict]:
             "summary": item.summary,
             "confidential": item.confidential,
             "supplied_by": item.supplied_by.name if item.supplied_by else None,
-        }
-        for item in items
-    ]
-
-
-def _rating_changes(building: _Building, service: Service) -> list[dict]:
-    """Each publication since the pack's first day, with how each rating moved from the one before."""
-    inspections = inspections_by_service([service.id]).get(service.id, [])
-    changes = []
-    for index, inspection in enumerate(inspections):
-        if not building.since <= inspection.published_on <= building.until:
-            continue
-        view = ratings_view(inspections[: index + 1])
-        changes.append({
-            "published_on": inspection.published_on.isoformat(),
-            "report_type": inspection.report_type,
-            "url": inspection.url,
-            "inherited": inspection.inherited,
-            "rows": [
-                {"question": row.question, "rating": row.rating.label if row.rating else "Not given",
-                 "change": row.change_text}
-                for row in view.rows
-            ],
         })
-    return changes
+    return found
 
 
-def _concerns(building: _Building, service: Service) -> list[dict]:
-    """Concerns about the service raised or changed since the pack's first day: never the adult's details."""
+def _rating_changes(building: _Building, service_ids: list[int]) -> dict[int, list[dict]]:
+    """Each publication within the pack's window, with how each rating moved from the one before."""
+    found = defaultdict(list)
+    for service_id, inspections in inspections_by_service(service_ids).items():
+        for index, inspection in enumerate(inspections):
+            if not building.since <= inspection.published_on <= building.until:
+                continue
+            view = ratings_view(inspections[: index + 1])
+            found[service_id].append({
+                "published_on": inspection.published_on.isoformat(),
+                "report_type": inspection.report_type,
+                "url": inspection.url,
+                "inherited": inspection.inherited,
+                "rows": [
+                    {"question": row.question, "rating": row.rating.label if row.rating else "Not given",
+                     "change": row.change_text}
+                    for row in view.rows
+                ],
+            })
+    return found
+
+
+def _concerns(building: _Building, service_ids: list[int]) -> dict[int, list[dict]]:
+    """Concerns about each service raised or changed within the window: never the adult's details."""
     concerns = db.session.scalars(
         policy.concerns_visible_to(building.acting)
         .where(
-            Concern.service_id == service.id,
+            Concern.service_id.in_(service_ids),
             sa.or_(Concern.raised_at >= building.since_start, Concern.updated_at >= building.since_start),
             Concern.raised_at < building.until_end,
         )
         .options(sa.orm.selectinload(Concern.type_links))
         .order_by(Concern.raised_at.desc(), Concern.id.desc())
     ).all()
-    return [
-        {
+    found = defaultdict(list)
+    for concern in concerns:
+        found[concern.service_id].append({
             "reference": concern.reference,
             "raised_on": concern.raised_at.astimezone(LONDON).date().isoformat(),
             "status": concern.status.label,
             "abuse_types": sorted(abuse_type.label for abuse_type in concern.abuse_types),
             "new": concern.raised_at >= building.since_start,
-        }
-        for concern in concerns
-    ]
+        })
+    return found
 
 
-def _improvement_actions(building: _Building, service: Service) -> list[dict]:
-    """Improvement-plan actions from the service's monitoring visits that are not completed."""
-    visits = policy.visits_visible_to(building.acting).where(MonitoringVisit.service_id == service.id)
+def _improvement_actions(building: _Building, service_ids: list[int]) -> dict[int, list[dict]]:
+    """Improvement-plan actions from each service's monitoring visits that are not completed."""
+    visits = policy.visits_visible_to(building.acting).where(MonitoringVisit.service_id.in_(service_ids))
     rows = db.session.execute(
-        sa.select(ImprovementAction, MonitoringVisit.visited_on)
+        sa.select(ImprovementAction, MonitoringVisit.visited_on, MonitoringVisit.service_id)
         .join(MonitoringVisit, ImprovementAction.visit_id == MonitoringVisit.id)
         .where(
             ImprovementAction.visit_id.in_(visits.with_only_columns(MonitoringVisit.id)),
@@ -414,17 +430,17 @@ def _improvement_actions(building: _Building, service: Service) -> list[dict]:
         )
         .order_by(ImprovementAction.due_on, ImprovementAction.id)
     ).all()
-    return [
-        {
+    found = defaultdict(list)
+    for action, visited_on, service_id in rows:
+        found[service_id].append({
             "description": action.description,
             "owner": action.owner,
             "due_on": action.due_on.isoformat(),
             "status": action.status.label,
             "overdue": action.due_on < building.today,
             "visited_on": visited_on.isoformat(),
-        }
-        for action, visited_on in rows
-    ]
+        })
+    return found
 
 
 def _carried_actions(building: _Building) -> list[dict]:
