@@ -102,7 +102,7 @@ def minutes(meeting_id: int):
         abort(403)
     items = policy.agenda_items_visible_to(current_user, meeting)
     attendees = [attendee for attendee in meeting.attendees if attendee.removed_at is None]
-    names_guests = not meeting.kind.about_an_adult or policy.meeting_adult_disclosure(current_user, meeting).allowed
+    names_guests = policy.meeting_guest_names_visible(current_user, meeting)
     labels = {attendee.id: _attendee_label(attendee, names_guests) for attendee in attendees}
     started = meeting.starts_at <= utcnow()
     # After approval the page is read-only; a save posted from a page opened before it is refused
