@@ -411,6 +411,7 @@ class Seeder:
             year = raised_at.year
             counters[year] = counters.get(year, 0) + 1
             provider = provider_of.get(sid)
+            closed_at = raised_at + timedelta(days=30) if status is ConcernStatus.CLOSED else None
             yield {
                 "id": self.next_id("concern"), "reference": f"C-{year}-{counters[year]:06d}", "area_id": self.world.area_id,
                 "status": status, "raised_via": via, "raised_at": raised_at,
@@ -418,7 +419,9 @@ class Seeder:
                     self.world.council_id if via is RaisedVia.PARTNER else None),
                 "service_id": sid, "provider_id": provider, "what_happened": "What happened, in the raiser's words.",
                 "immediate_risk": rng.choice((None, RAG.GREEN, RAG.GREEN, RAG.AMBER, RAG.RED)),
-                "closed_at": raised_at + timedelta(days=30) if status is ConcernStatus.CLOSED else None,
+                "closed_at": closed_at,
+                # Last changed when it was closed, or a few days after it was raised: not at seeding.
+                "created_at": raised_at, "updated_at": closed_at or raised_at + timedelta(days=min(age, 5)),
             }
 
     def concern_types(self, concern_rows):
@@ -571,7 +574,13 @@ def sign_in(base: str) -> str:
                                         data={"csrf_token": token.group(1), "email": EMAIL, "password": PASSWORD})
     if status != 302 or signed_in is None:
         raise SystemExit(f"Sign-in failed ({status})")
-    return signed_in
+    # Signing in starts a new session without a form token; the first page gives it one, as a
+    # browser would keep it. Without it every request would make a token of its own, and no two
+    # requests would ever share a page in the store (its key holds the session's token).
+    status, _page, with_token = _request(f"{base}/home", cookie=signed_in)
+    if status != 200 or with_token is None:
+        raise SystemExit(f"The home page did not load after signing in ({status})")
+    return with_token
 
 
 def check_page(url: str, cookie: str | None) -> int:
