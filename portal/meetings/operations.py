@@ -274,6 +274,13 @@ def _tell(event: NotificationEvent, meeting: Meeting, recipients, *, by: User, s
     )
 
 
+def _must_manage(meeting: Meeting, by: User, doing: str) -> None:
+    """The organiser or the chair changes a meeting, and only while it is still to be held."""
+    _must_be_scheduled(meeting, doing)
+    if not policy.can_manage_meeting(by, meeting):
+        raise MeetingError(WHOLE_RECORD, f"Only the meeting's organiser or chair can {doing}")
+
+
 def _must_be_scheduled(meeting: Meeting, doing: str) -> None:
     if meeting.status is MeetingStatus.CANCELLED:
         raise MeetingError(WHOLE_RECORD, f"The meeting has been cancelled, so you cannot {doing}")
@@ -376,7 +383,7 @@ def _add_first_agenda(meeting: Meeting, providers: list[Agency]) -> None:
 def update_meeting(meeting: Meeting, details: MeetingDetails, *, by: User, version: int | None) -> bool:
     """Change the title, purpose, time, place, chair or minute-taker; returns whether calendars were updated."""
     check_version(meeting, version)
-    _must_be_scheduled(meeting, "change it")
+    _must_manage(meeting, by, "change it")
     _raise(_check_details(details, kind=meeting.kind, concern=meeting.concern, by=by, check_future=False))
     starts_at, ends_at = _times(details)
     # A meeting already under way may still have its title or place corrected, but not be moved into the past.
@@ -419,7 +426,7 @@ def _renumber(items: list[AgendaItem]) -> None:
 def add_agenda_item(meeting: Meeting, *, title: str | None, provider: Agency | None = None, service: Service | None = None,
                     by: User) -> AgendaItem:
     """Add an item before 'Any other business' (or at the end); an item about a provider gets a pack section."""
-    _must_be_scheduled(meeting, "change the agenda")
+    _must_manage(meeting, by, "change the agenda")
     title = (title or "").strip()
     if provider is not None:
         if provider.id not in set(db.session.scalars(policy.intelligence_providers_visible_to(by).with_only_columns(Agency.id))):
@@ -458,7 +465,7 @@ def _has_minutes_or_actions(item: AgendaItem) -> bool:
 
 def remove_agenda_item(item: AgendaItem, *, by: User) -> None:
     meeting = item.meeting
-    _must_be_scheduled(meeting, "change the agenda")
+    _must_manage(meeting, by, "change the agenda")
     if _has_minutes_or_actions(item):
         raise MeetingError(WHOLE_RECORD, f"'{item.title}' has minutes or actions, so it stays on the agenda")
     db.session.delete(item)
@@ -472,7 +479,7 @@ def remove_agenda_item(item: AgendaItem, *, by: User) -> None:
 def move_agenda_item(item: AgendaItem, *, up: bool, by: User) -> None:
     """Move an item one place up or down the agenda."""
     meeting = item.meeting
-    _must_be_scheduled(meeting, "change the agenda")
+    _must_manage(meeting, by, "change the agenda")
     items = list(meeting.agenda)
     index = items.index(item)
     other = index - 1 if up else index + 1
@@ -532,7 +539,7 @@ def later_in_series(meeting: Meeting) -> list[Meeting]:
 def invite_people(meeting: Meeting, memberships: list[Membership], *, by: User, later_in_series_too: bool = False) -> list[Attendee]:
     """Invite people in the roles chosen (and to the later meetings of its series, if asked);
     anyone already invited is left as they are. Returns who is new to this meeting's list."""
-    _must_be_scheduled(meeting, "invite people")
+    _must_manage(meeting, by, "invite people")
     if not memberships:
         raise MeetingError("people", "Select the people to invite")
     allowed = set(db.session.scalars(policy.meeting_invitee_candidates(by).with_only_columns(Membership.id)))
@@ -568,7 +575,7 @@ def agency_invitees(agency: Agency, *, by: User) -> list[Membership]:
 
 def invite_agency(meeting: Meeting, agency: Agency, *, by: User, later_in_series_too: bool = False) -> list[Attendee]:
     """Invite everyone at an agency (for a care provider, its managers)."""
-    _must_be_scheduled(meeting, "invite people")
+    _must_manage(meeting, by, "invite people")
     memberships = agency_invitees(agency, by=by)
     if not memberships:
         raise MeetingError("agency", f"Nobody at {agency.name} can be invited")
@@ -578,7 +585,7 @@ def invite_agency(meeting: Meeting, agency: Agency, *, by: User, later_in_series
 def invite_guest(meeting: Meeting, *, name: str | None, email: str | None, relationship: GuestRelationship | None,
                  by: User) -> Attendee:
     """Invite someone without an account (the adult, their advocate, someone they chose) to a meeting about the adult."""
-    _must_be_scheduled(meeting, "invite people")
+    _must_manage(meeting, by, "invite people")
     if not meeting.kind.about_an_adult:
         raise MeetingError(WHOLE_RECORD, "Only a meeting about an adult has guests without an account")
     name, email = (name or "").strip(), (email or "").strip()
@@ -619,7 +626,7 @@ def invite_guest(meeting: Meeting, *, name: str | None, email: str | None, relat
 
 def remove_attendee(meeting: Meeting, attendee: Attendee, *, by: User) -> None:
     """Take someone off the list: their calendar gets a cancellation; the row is kept."""
-    _must_be_scheduled(meeting, "change who is invited")
+    _must_manage(meeting, by, "change who is invited")
     if attendee.meeting_id != meeting.id or attendee.removed_at is not None:
         raise MeetingError(WHOLE_RECORD, "That person is not on the list")
     if attendee.user_id is not None:
@@ -663,6 +670,8 @@ def record_reply(attendee: Attendee, reply: Reply, *, note: str | None = None, b
 
 def cancel_meeting(meeting: Meeting, *, reason: str | None, by: User, version: int | None = None) -> None:
     """Cancel a meeting that has not been held: everyone invited gets the cancellation in their calendar."""
+    if not policy.can_manage_meeting(by, meeting) and meeting.status is not MeetingStatus.CANCELLED:
+        raise MeetingError(WHOLE_RECORD, "Only the meeting's organiser or chair can cancel it")
     if version is not None:
         check_version(meeting, version)
     if meeting.status is MeetingStatus.CANCELLED:
@@ -690,6 +699,8 @@ def cancel_meeting(meeting: Meeting, *, reason: str | None, by: User, version: i
 
 def hold_meeting(meeting: Meeting, *, by: User) -> None:
     """Mark a meeting as held once it has started; the latest agenda pack is frozen as people saw it."""
+    if not policy.can_manage_meeting(by, meeting) and meeting.status is MeetingStatus.SCHEDULED:
+        raise MeetingError(WHOLE_RECORD, "Only the meeting's organiser or chair can mark it as held")
     if meeting.status is not MeetingStatus.SCHEDULED:
         raise MeetingError(WHOLE_RECORD, f"The meeting is {meeting.status.label.lower()}, so it cannot be marked as held")
     if meeting.starts_at > utcnow():

@@ -304,3 +304,25 @@ def test_lists_never_show_a_meeting_the_person_may_not_open(intel_world, client,
         assert listed == openable, user.name
     act_as(users.inspector)
     assert {title for title in titles if title in page(client.get("/meetings"))} == {"Summit D"}
+
+
+def test_only_the_organiser_or_chair_changes_a_meeting_whoever_calls_the_operation(intel_world, acting, make_meeting):
+    """The operations refuse on their own, so a command or a task cannot go round the pages' checks."""
+    users = intel_world.users
+    meeting = make_meeting(minute_taker=users.lead, invite=[users.inspector],
+                           starts_at=datetime.now(UTC) - timedelta(hours=1))
+    minute_taker, invitee = acting(users.lead), acting(users.inspector)
+    attempts = [
+        lambda by: ops.invite_people(meeting, [users.manager.active_memberships[0]], by=by),
+        lambda by: ops.add_agenda_item(meeting, title="Staffing", by=by),
+        lambda by: ops.remove_attendee(meeting, next(a for a in meeting.attendees if a.user_id == users.inspector.id), by=by),
+        lambda by: ops.cancel_meeting(meeting, reason="Not needed", by=by),
+        lambda by: ops.hold_meeting(meeting, by=by),
+    ]
+    for attempt in attempts:
+        for person in (minute_taker, invitee):
+            with pytest.raises(MeetingError, match="Only the meeting's organiser or chair"):
+                attempt(person)
+    assert meeting.status is MeetingStatus.SCHEDULED and len(meeting.attendees) == 3
+    ops.hold_meeting(meeting, by=acting(users.council_commissioner))
+    assert meeting.status is MeetingStatus.HELD
