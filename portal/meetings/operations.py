@@ -624,18 +624,26 @@ def invite_guest(meeting: Meeting, *, name: str | None, email: str | None, relat
     return attendee
 
 
+def why_attendee_stays(meeting: Meeting, attendee: Attendee) -> str | None:
+    """Why someone cannot be taken off the list (the organiser, chair and minute-taker), or None."""
+    if attendee.user_id is None:
+        return None
+    if attendee.user_id == meeting.organiser_id:
+        return "The organiser cannot be taken off the list"
+    if attendee.user_id == meeting.chair_id:
+        return "The chair cannot be taken off the list: choose another chair first"
+    if attendee.user_id == meeting.minute_taker_id:
+        return "The minute-taker cannot be taken off the list: choose another minute-taker first"
+    return None
+
+
 def remove_attendee(meeting: Meeting, attendee: Attendee, *, by: User) -> None:
     """Take someone off the list: their calendar gets a cancellation; the row is kept."""
     _must_manage(meeting, by, "change who is invited")
     if attendee.meeting_id != meeting.id or attendee.removed_at is not None:
         raise MeetingError(WHOLE_RECORD, "That person is not on the list")
-    if attendee.user_id is not None:
-        if attendee.user_id == meeting.organiser_id:
-            raise MeetingError(WHOLE_RECORD, "The organiser cannot be taken off the list")
-        if attendee.user_id == meeting.chair_id:
-            raise MeetingError(WHOLE_RECORD, "The chair cannot be taken off the list: choose another chair first")
-        if attendee.user_id == meeting.minute_taker_id:
-            raise MeetingError(WHOLE_RECORD, "The minute-taker cannot be taken off the list: choose another minute-taker first")
+    if (kept := why_attendee_stays(meeting, attendee)) is not None:
+        raise MeetingError(WHOLE_RECORD, kept)
     attendee.removed_at = utcnow()
     db.session.flush()
     who = attendee.user.name if attendee.user is not None else f"a guest ({attendee.guest_relationship.label.lower()})"

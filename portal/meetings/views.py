@@ -440,6 +440,7 @@ def invitees(meeting_id: int):
             (a, attendee_label(a, guest_names=guest_names) + roles_text(shown, a)) for a in shown.attendees if a.removed_at is None
         ],
         removed=[(a, attendee_label(a, guest_names=guest_names)) for a in shown.attendees if a.removed_at is not None],
+        staying={a.id for a in shown.attendees if operations.why_attendee_stays(shown, a) is not None},
         in_series=shown.series_id is not None and bool(operations.later_in_series(shown)),
         chosen=set(people_form.people.data or ()),
     )
