@@ -46,7 +46,13 @@ if str(ROOT) not in sys.path:
 
 import sqlalchemy as sa  # noqa: E402  (after the project root is importable)
 
-from benchmarks.register import Size, create_database, portal_environment, seed_area  # noqa: E402
+from benchmarks.register import (  # noqa: E402
+    Size,
+    add_area_arguments,
+    create_database,
+    portal_environment,
+    seed_area,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -55,12 +61,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--providers", type=int, default=6, help="providers on the agenda")
     parser.add_argument("--attendees", type=int, default=14, help="people invited (at least providers + 3)")
     parser.add_argument("--rounds", type=int, default=3, help="builds (medians are reported)")
-    parser.add_argument("--skip-small", action="store_true", help="measure the full size only")
-    parser.add_argument("--keep", action="store_true", help="keep the databases (their URLs are printed)")
-    parser.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL")
-    parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-                        help="server (and maintenance database) to create the databases on")
-    parser.add_argument("--seed", type=int, default=20261122, help="random seed for the data")
+    add_area_arguments(parser)
     args = parser.parse_args(argv)
     if args.attendees < args.providers + 3:
         parser.error("--attendees must be at least --providers + 3")

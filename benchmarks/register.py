@@ -81,6 +81,16 @@ EXPLICIT_IDS = ("agency", "service", "commissioning", "user_account", "membershi
                 "visit_score", "improvement_action", "concern", "intelligence_item", "register_entry")
 
 
+def add_area_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the seeded area's databases, shared with the other benchmarks that seed it."""
+    parser.add_argument("--skip-small", action="store_true", help="measure the full size only")
+    parser.add_argument("--keep", action="store_true", help="keep the databases (their URLs are printed)")
+    parser.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL")
+    parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+                        help="server (and maintenance database) to create the databases on")
+    parser.add_argument("--seed", type=int, default=20261122, help="random seed for the data")
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Risk register and provider profile against a bare page.")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full size (2,000 services)")
@@ -88,12 +98,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of measurement (medians are reported)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of load per page before measuring")
-    parser.add_argument("--skip-small", action="store_true", help="measure the full size only")
-    parser.add_argument("--keep", action="store_true", help="keep the databases (their URLs are printed)")
-    parser.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL")
-    parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-                        help="server (and maintenance database) to create the databases on")
-    parser.add_argument("--seed", type=int, default=20261122, help="random seed for the data")
+    add_area_arguments(parser)
     parser.add_argument("--worker-class", default="gthread",
                         help="gunicorn worker class: gthread (one thread per worker, keep-alive) or sync")
     args = parser.parse_args(argv)
@@ -489,6 +494,9 @@ def seed_area(app, size: Size, seed: int) -> tuple[World, dict[str, float]]:
         )
         seeder.ids["agency"] = max(p.id for p in partners.values())
         tables = db.metadata.tables
+        # Reading the ids above began a transaction: end it, or on SQLite its read lock would keep
+        # the bulk inserts' connection waiting for good.
+        db.session.close()
         with db.engine.begin() as connection:
             seeder.seed(connection, tables, standards)
             if connection.dialect.name == "postgresql":
