@@ -832,9 +832,10 @@ def meetings_visible_to(user):
     )
 
 
-def visible_meeting_or_404(user, meeting_id: int):
+def visible_meeting_or_404(user, meeting_id: int, *loading):
+    """The meeting, if the person may open it; ``loading``: loader options for what the page shows."""
     Meeting = _meeting_models().Meeting
-    return _first_or_404(meetings_visible_to(user).where(Meeting.id == meeting_id))
+    return _first_or_404(meetings_visible_to(user).where(Meeting.id == meeting_id).options(*loading))
 
 
 def can_manage_meeting(user, meeting) -> bool:

@@ -32,6 +32,7 @@ from portal.meetings.minutes_forms import (
     version_name,
 )
 from portal.meetings.models import Attendee, Meeting, MeetingAction
+from portal.meetings.queries import WITH_PEOPLE_AND_MINUTES
 from portal.people.models import User
 from portal.policy import Capability
 
@@ -96,7 +97,7 @@ def _initial(attendees, items) -> dict:
 
 @login_required
 def minutes(meeting_id: int):
-    meeting = policy.visible_meeting_or_404(current_user, meeting_id)
+    meeting = policy.visible_meeting_or_404(current_user, meeting_id, *WITH_PEOPLE_AND_MINUTES)
     can_record = policy.can_record_minutes(current_user, meeting)
     if request.method == "POST" and not can_record:
         abort(403)

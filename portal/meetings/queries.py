@@ -1,11 +1,23 @@
-"""Questions about meetings that several parts ask: which meetings came before this one."""
+"""Questions about meetings that several parts ask (which meetings came before this one), and how
+the pages that show a whole meeting load it."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.meetings.models import AgendaItem, Meeting, MeetingStatus
+from portal.meetings.models import AgendaItem, Attendee, Meeting, MeetingStatus, MinuteAmendment
+from portal.people.models import Membership
+
+#: Loader options for pages that show a meeting's people and agenda with its minutes: a few
+#: queries in all instead of some for each attendee and each item.
+WITH_PEOPLE_AND_MINUTES = (
+    selectinload(Meeting.attendees).joinedload(Attendee.user),
+    selectinload(Meeting.attendees).joinedload(Attendee.membership).joinedload(Membership.agency),
+    selectinload(Meeting.agenda).selectinload(AgendaItem.minute),
+    selectinload(Meeting.agenda).selectinload(AgendaItem.amendments).joinedload(MinuteAmendment.made_by),
+)
 
 
 def earlier_meetings(meeting: Meeting):

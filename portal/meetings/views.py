@@ -38,6 +38,7 @@ from portal.meetings.forms import (
 )
 from portal.meetings.models import Attendee, Meeting, MeetingKind, MeetingStatus, PlaceKind
 from portal.meetings.operations import MeetingDetails, Repeat, ScheduleDetails
+from portal.meetings.queries import WITH_PEOPLE_AND_MINUTES
 from portal.people.models import Membership, User
 from portal.policy import Capability
 
@@ -56,7 +57,7 @@ def _back_to_meeting(meeting: Meeting, message: str, anchor: str | None = None):
 
 
 def _manageable_or_abort(meeting_id: int) -> Meeting:
-    meeting = policy.visible_meeting_or_404(current_user, meeting_id)
+    meeting = policy.visible_meeting_or_404(current_user, meeting_id, *WITH_PEOPLE_AND_MINUTES)
     if not policy.can_manage_meeting(current_user, meeting):
         abort(403)
     return meeting
@@ -298,12 +299,12 @@ def _render_meeting(meeting: Meeting, reply_form: ReplyForm | None = None):
 
 @policy.require(Capability.VIEW_MEETINGS)
 def meeting(meeting_id: int):
-    return _render_meeting(policy.visible_meeting_or_404(current_user, meeting_id))
+    return _render_meeting(policy.visible_meeting_or_404(current_user, meeting_id, *WITH_PEOPLE_AND_MINUTES))
 
 
 @policy.require(Capability.VIEW_MEETINGS)
 def reply(meeting_id: int):
-    shown = policy.visible_meeting_or_404(current_user, meeting_id)
+    shown = policy.visible_meeting_or_404(current_user, meeting_id, *WITH_PEOPLE_AND_MINUTES)
     me = next((a for a in shown.attendees if a.user_id == current_user.id and a.removed_at is None), None)
     if me is None or not policy.can_record_reply(current_user, me):
         abort(403)
