@@ -108,6 +108,8 @@ def celery_settings(
                 "task": "workers.tasks.notifications.send_digests",
                 "schedule": crontab(hour=digest_hour, minute=0),
             },
+            # Escalations left unanswered past their grace period move up, as often as the sweep runs.
+            "escalations-overdue": {"task": "workers.tasks.escalations.escalate_overdue", "schedule": float(sweep_seconds)},
             "intelligence-risk-refresh": {
                 "task": "workers.tasks.intelligence.refresh_risk_signals",
                 "schedule": crontab(hour=risk_refresh_hour, minute=15),

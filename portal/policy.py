@@ -40,6 +40,9 @@ class Capability(enum.Enum):
     IMPORT_INTELLIGENCE = "import inspection ratings, contract-monitoring results or intelligence items"
     VIEW_MEETINGS = "see the meetings they are invited to and their own meeting actions"
     SCHEDULE_MEETINGS = "schedule partnership meetings"
+    RAISE_ESCALATIONS = "escalate a concern, a provider, an overdue action or a disagreement, and see their escalations"
+    OVERSEE_ESCALATIONS = "see every escalation in their area, its themes and figures, without the adults' details"
+    CONFIGURE_LADDER = "set the partnership's escalation ladder: stages, deadlines and grace period"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -61,6 +64,9 @@ ROLE_CAPABILITIES: dict[Capability, frozenset[Role]] = {
     Capability.IMPORT_INTELLIGENCE: frozenset({Role.COMMISSIONER, Role.INSPECTOR, Role.SAFEGUARDING_LEAD}),
     Capability.VIEW_MEETINGS: _EVERY_ROLE - {Role.ADMINISTRATOR},
     Capability.SCHEDULE_MEETINGS: frozenset({Role.COMMISSIONER, Role.SAFEGUARDING_LEAD, Role.SAB_CHAIR}),
+    Capability.RAISE_ESCALATIONS: _EVERY_ROLE - {Role.ADMINISTRATOR},
+    Capability.OVERSEE_ESCALATIONS: frozenset({Role.SAB_MEMBER, Role.SAB_CHAIR}),
+    Capability.CONFIGURE_LADDER: frozenset({Role.ADMINISTRATOR}),
 }
 
 
@@ -1040,3 +1046,263 @@ def meeting_guest_names_visible(user, meeting) -> bool:
     """Guests of a meeting about an adult are the adult and people close to them: their names and
     email addresses follow the rule for the adult's details; others see only who they are to the adult."""
     return meeting_adult_disclosure(user, meeting).allowed
+
+
+# Escalations ----------------------------------------------------------------------------------
+
+
+def _escalation_models():
+    from portal.escalations import models
+
+    return models
+
+
+_BOARD_ROLES = frozenset({Role.SAB_MEMBER, Role.SAB_CHAIR})
+
+
+def _roles_in_agency(agency_id: int) -> frozenset[Role]:
+    return frozenset(db.session.scalars(
+        sa.select(Membership.role).join(User, Membership.user_id == User.id)
+        .where(Membership.agency_id == agency_id, Membership.active, User.active).distinct()
+    ))
+
+
+def stage_roles(agency_id: int, ladder) -> list[frozenset[Role]]:
+    """For each stage of the ladder, the roles that act for this agency there.
+
+    The ladder names roles per stage; an agency with nobody active in a stage's roles is
+    represented there by those who acted for it at the stage below (a police force has designated
+    leads but no "provider manager"), so every stage always has someone to answer.
+    """
+    held = _roles_in_agency(agency_id)
+    acting, previous = [], frozenset()
+    for rule in ladder.stages:
+        roles = rule.roles if rule.roles & held else previous
+        acting.append(roles)
+        previous = roles or rule.roles
+    return acting
+
+
+def _memo(name: str, key, build):
+    if not has_request_context():
+        return build()
+    memo = g.setdefault("policy_queries", {})
+    if (name, key) not in memo:
+        memo[(name, key)] = build()
+    return memo[(name, key)]
+
+
+def escalation_ladder(area_id: int):
+    from portal.escalations.ladder import ladder_for
+
+    return _memo("ladder", area_id, lambda: ladder_for(area_id))
+
+
+def _reached(escalation_entity, number: int, now):
+    """SQL: the escalation has reached stage ``number``, or the stage below it is breached (the
+    people at the next stage are told of a breach, so they may open what they are told about)."""
+    E = escalation_entity
+    models = _escalation_models()
+    if number == 1:
+        return sa.true()
+    return sa.or_(
+        E.stage >= number,
+        sa.and_(E.stage == number - 1, E.state.in_(models.AWAITING_STATES), E.deadline_at <= now),
+    )
+
+
+def escalations_visible_to(user):
+    """Escalations a person may open: the one rule behind every list, count and drill-down.
+
+    Board members and the Board's chair: every escalation in their area (pages then show no
+    adult's details to them). Everyone else: those they raised, and those of their agency, on
+    either side, at the stages their role acts at (from the stage it reached, or the next one once
+    the current stage's deadline has passed unanswered). The raising agency is represented by the
+    person who raised it alone at the first stage. Administrators: none.
+    """
+    from portal.core.db import utcnow
+
+    E = _escalation_models().Escalation
+    membership = _acting(user)
+    if membership is None or not can(user, Capability.RAISE_ESCALATIONS):
+        return _nothing(E)
+    area_id = membership.agency.area_id
+    if membership.role in _BOARD_ROLES:
+        return sa.select(E).where(E.area_id == area_id)
+    agency_id = membership.agency_id
+    ladder = escalation_ladder(area_id)
+    roles = _memo("stage_roles", agency_id, lambda: stage_roles(agency_id, ladder))
+    now = utcnow()
+    rules = [sa.and_(E.raised_by_id == user.id, E.raising_agency_id == agency_id)]
+    for number, acting in enumerate(roles, start=1):
+        if membership.role not in acting:
+            continue
+        reached = _reached(E, number, now)
+        rules.append(sa.and_(E.receiving_agency_id == agency_id, reached))
+        if number >= 2:
+            rules.append(sa.and_(E.raising_agency_id == agency_id, reached))
+    return sa.select(E).where(E.area_id == area_id, sa.or_(*rules))
+
+
+def visible_escalation_or_404(user, escalation_id: int, *loading):
+    E = _escalation_models().Escalation
+    return _first_or_404(escalations_visible_to(user).where(E.id == escalation_id).options(*loading))
+
+
+def escalation_side(user, escalation) -> str | None:
+    """Which side the person answers for at the escalation's current stage: "receiving",
+    "raising", or None (they may still see it, as someone at an earlier stage or the Board)."""
+    membership = _acting(user)
+    if membership is None or not can(user, Capability.RAISE_ESCALATIONS) or membership.role in _BOARD_ROLES:
+        return None
+    ladder = escalation_ladder(escalation.area_id)
+    if escalation.stage > ladder.top:
+        return None
+    number = escalation.stage
+    agency_id = membership.agency_id
+    # Once per request: a list asks this of every row.
+    roles = _memo("stage_roles", agency_id, lambda: stage_roles(agency_id, ladder))
+    if agency_id == escalation.receiving_agency_id:
+        if membership.role in roles[number - 1]:
+            return "receiving"
+        return None
+    if agency_id == escalation.raising_agency_id:
+        if user.id == escalation.raised_by_id:
+            return "raising"
+        if number >= 2 and membership.role in roles[number - 1]:
+            return "raising"
+    return None
+
+
+def can_answer_escalation(user, escalation) -> bool:
+    """Acknowledge and respond: the receiving agency's people at the current stage."""
+    return escalation_side(user, escalation) == "receiving"
+
+
+def can_resolve_escalation(user, escalation) -> bool:
+    """Record the agreed outcome and the learning: either side at the current stage."""
+    return escalation_side(user, escalation) is not None
+
+
+def can_escalate_further(user, escalation) -> bool:
+    """Take it to the next stage, or withdraw it: the raising side at the current stage."""
+    return escalation_side(user, escalation) == "raising"
+
+
+def can_mediate(user, escalation) -> bool:
+    """At a stage where the Board mediates, its chair adds notes; decisions stay with the agencies."""
+    membership = _acting(user)
+    if membership is None or membership.role is not Role.SAB_CHAIR or membership.agency.area_id != escalation.area_id:
+        return False
+    ladder = escalation_ladder(escalation.area_id)
+    return escalation.stage <= ladder.top and ladder.stage(escalation.stage).board_mediates
+
+
+def sees_escalation_adult_view(user, escalation) -> bool:
+    """The adult's view on the disagreement is about the adult: those who may see their details on
+    the concern, never the Board (which sees escalations without adults' details)."""
+    membership = _acting(user)
+    if escalation.concern is None or membership is None or membership.role in _BOARD_ROLES:
+        return False
+    return adult_details_disclosure(user, escalation.concern).allowed
+
+
+def can_record_escalation_adult_view(user, escalation) -> bool:
+    """Either side at the current stage, while they may see the adult's details."""
+    return escalation_side(user, escalation) is not None and sees_escalation_adult_view(user, escalation)
+
+
+def escalation_receiving_candidates(user):
+    """Agencies a person may escalate to: the other active agencies of their area (not the Board,
+    which mediates but does not decide)."""
+    membership = _acting(user)
+    if membership is None or not can(user, Capability.RAISE_ESCALATIONS):
+        return _nothing(Agency)
+    return (
+        sa.select(Agency)
+        .where(
+            Agency.area_id == membership.agency.area_id, Agency.active,
+            Agency.id != membership.agency_id, Agency.kind != AgencyKind.SAB,
+        )
+        .order_by(Agency.name)
+    )
+
+
+def escalation_stage_people(escalation, number: int, side: str):
+    """The people who answer for one side at one stage, as a query of users: the receiving
+    agency's people in the stage's roles; for the raising side, the person who raised it and,
+    from the second stage, their agency's people in the stage's roles."""
+    ladder = escalation_ladder(escalation.area_id)
+    agency_id = escalation.receiving_agency_id if side == "receiving" else escalation.raising_agency_id
+    roles = stage_roles(agency_id, ladder)[number - 1] if number <= ladder.top else frozenset()
+    in_roles = sa.and_(Membership.agency_id == agency_id, Membership.role.in_(roles), Membership.active)
+    if side == "raising":
+        raiser = sa.and_(User.id == escalation.raised_by_id, Membership.agency_id == agency_id, Membership.active)
+        rule = sa.or_(raiser, in_roles) if number >= 2 else raiser
+    else:
+        rule = in_roles
+    return sa.select(User).join(Membership, Membership.user_id == User.id).where(User.active, rule).distinct()
+
+
+def board_chairs(area_id: int):
+    """The Board's chair(s) in an area, as a query of users."""
+    return (
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Agency, Membership.agency_id == Agency.id)
+        .where(User.active, Membership.active, Membership.role == Role.SAB_CHAIR, Agency.area_id == area_id)
+        .distinct()
+    )
+
+
+def _escalation_audience_ids(subject_id: int, restricted: bool):
+    """Who may be told about an escalation: both sides at every stage it reached (and the next one
+    once the current stage is breached), and the Board's chair and members of its area."""
+    models = _escalation_models()
+    escalation = db.session.get(models.Escalation, subject_id)
+    if escalation is None:
+        return None
+    ladder = escalation_ladder(escalation.area_id)
+    reach = min(ladder.top, escalation.stage + (1 if escalation.breached() else 0))
+    people = [
+        escalation_stage_people(escalation, number, side).with_only_columns(User.id)
+        for number in range(1, reach + 1) for side in ("raising", "receiving")
+    ]
+    board = (
+        sa.select(Membership.user_id).join(Agency, Membership.agency_id == Agency.id)
+        .where(Membership.active, Membership.role.in_(_BOARD_ROLES), Agency.area_id == escalation.area_id)
+    )
+    return sa.select(User.id).where(User.active, sa.or_(*(User.id.in_(query) for query in people), User.id.in_(board)))
+
+
+NOTIFICATION_AUDIENCES["escalation"] = _escalation_audience_ids
+
+
+def escalations_about(user, **subject):
+    """The escalations a person may open about one thing (``concern_id=``, ``service_id=``,
+    ``provider_id=``, ``meeting_action_id=``, ``agenda_item_id=``), newest first: what a concern's,
+    a service's, an action's or a meeting's page lists."""
+    E = _escalation_models().Escalation
+    query = escalations_visible_to(user)
+    for name, value in subject.items():
+        query = query.where(getattr(E, name) == value)
+    return query.order_by(E.raised_at.desc(), E.id.desc())
+
+
+def can_configure_ladder(user) -> bool:
+    return can(user, Capability.CONFIGURE_LADDER)
+
+
+# Reports --------------------------------------------------------------------------------------
+
+
+def can_view_msp_report(user) -> bool:
+    """The MSP and outcome figures (aggregates, no personal data): the area's safeguarding leads,
+    and the Board's members and chair."""
+    membership = _acting(user)
+    return membership is not None and (_is_area_lead(membership) or membership.role in _BOARD_ROLES)
+
+
+def report_area_id(user) -> int | None:
+    """The area whose figures a person produces: the area of the agency they act for."""
+    return _area_id(user) if can_view_msp_report(user) else None

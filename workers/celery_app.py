@@ -18,7 +18,8 @@ class FlaskTask(Task):
             return self.run(*args, **kwargs)
 
 
-celery = Celery("portal", task_cls=FlaskTask, include=["workers.tasks.notifications", "workers.tasks.intelligence", "workers.tasks.imports"])
+celery = Celery("portal", task_cls=FlaskTask, include=["workers.tasks.notifications", "workers.tasks.intelligence", "workers.tasks.imports",
+                                                  "workers.tasks.escalations"])
 # A worker or beat process reads the same settings from the environment as the portal does.
 celery.conf.update(load_config().CELERY)
 

@@ -3,7 +3,8 @@
 The risk register and the provider profiles are read far more often than their data changes, and
 building them reads a great deal. A page is kept, per process, under a key made of everything it
 depends on that is not in the database (the address, the person, the role they act in, their
-session, the day, their unread count) and the database's *change generation*: a counter that every
+session, the day and whether its working day has closed — escalation deadlines pass at 17:00 —,
+their unread count) and the database's *change generation*: a counter that every
 transaction changing anything a page may show moves on, in the same transaction (see
 :func:`_count_changes`). A person therefore never gets a page older than the data they could read,
 and never anyone else's page. Tables of delivery and audit machinery do not move the counter.
@@ -22,7 +23,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from portal.core.workdays import london_today
+from portal.core.workdays import after_close_of_day, london_today
 from portal.extensions import db
 
 COUNTER = "pages"
@@ -145,7 +146,7 @@ def cached_page(view):
         generate_csrf()
         key = (
             request.full_path, current_user.id, membership.id if membership is not None else None,
-            session.get("csrf_token"), london_today(), generation, unread,
+            session.get("csrf_token"), london_today(), after_close_of_day(), generation, unread,
         )
         body = store.get(key)
         if body is not None:

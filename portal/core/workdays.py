@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -10,10 +10,18 @@ import holidays
 
 LONDON = ZoneInfo("Europe/London")
 
+#: The close of a working day in England: every escalation deadline falls at this time.
+CLOSE_OF_DAY = time(17, 0)
+
 
 def london_today() -> date:
     """Today's date in England: what people mean by 'today', whatever the server's clock zone."""
     return datetime.now(LONDON).date()
+
+
+def after_close_of_day() -> bool:
+    """Whether the working day has closed in England: deadlines falling today have passed."""
+    return datetime.now(LONDON).time() >= CLOSE_OF_DAY
 
 
 @lru_cache(maxsize=64)
@@ -40,6 +48,16 @@ def add_working_days(start: date, days: int) -> date:
     day = start
     while days > 0:
         day += timedelta(days=1)
+        if is_working_day(day):
+            days -= 1
+    return day
+
+
+def subtract_working_days(start: date, days: int) -> date:
+    """The date ``days`` working days before ``start``."""
+    day = start
+    while days > 0:
+        day -= timedelta(days=1)
         if is_working_day(day):
             days -= 1
     return day

@@ -28,6 +28,7 @@ class SourceType(LabelledEnum):
     FEEDBACK = "Feedback from people who use the service or their families"
     WORKFORCE = "Workforce indicator"
     SAR_FINDING = "Safeguarding Adults Review finding"
+    ESCALATION = "Escalation between agencies"
 
     @property
     def confidential_by_default(self) -> bool:
@@ -36,7 +37,9 @@ class SourceType(LabelledEnum):
     @property
     def recorded_elsewhere(self) -> bool:
         """Items made from an inspection, a visit or a concern, never typed in on their own."""
-        return self in {SourceType.CONTRACT_MONITORING, SourceType.INSPECTION, SourceType.SAFEGUARDING_CONCERN}
+        return self in {
+            SourceType.CONTRACT_MONITORING, SourceType.INSPECTION, SourceType.SAFEGUARDING_CONCERN, SourceType.ESCALATION,
+        }
 
 
 class Severity(LabelledEnum):
@@ -281,6 +284,7 @@ class IntelligenceItem(TimestampMixin, VersionedMixin, db.Model):
     concern_id: Mapped[int | None] = mapped_column(sa.ForeignKey("concern.id"), unique=True)
     inspection_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inspection.id"), unique=True)
     visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("monitoring_visit.id"), unique=True)
+    escalation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("escalation.id"), unique=True)
     import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("import_batch.id"), index=True)
     #: For imported items: the same row imported twice is added once.
     fingerprint: Mapped[str | None] = mapped_column(sa.String(64))

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from portal import policy
 from portal.agencies.models import Agency, Service
 from portal.audit.operations import record
 from portal.concerns.models import Concern
@@ -35,6 +36,7 @@ from portal.intelligence.models import (
     QualityScore,
     QualityStandard,
     RegisterEntry,
+    RiskBand,
     RiskSignal,
     Severity,
     SourceType,
@@ -558,6 +560,44 @@ def sync_concern_item(concern: Concern) -> None:
     touch(concern.service_id)
 
 
+def sync_escalation_item(escalation) -> None:
+    """Keep an escalation about a service on its timeline and in its risk signal: its reference,
+    stage and state, the agencies, never the adult. Harm said to be imminent is serious; a
+    disagreement that reached the senior stages is high; a withdrawn one is low."""
+    from portal.escalations.models import EscalationState
+
+    if escalation.state is EscalationState.WITHDRAWN:
+        severity = Severity.LOW
+    elif escalation.harm_imminent:
+        severity = Severity.SERIOUS
+    elif escalation.stage >= 3:
+        severity = Severity.HIGH
+    else:
+        severity = Severity.MODERATE
+    fields = {
+        "occurred_on": escalation.raised_at.astimezone(LONDON).date(),
+        "key_question_bits": escalation.key_question_bits,
+        "severity": severity,
+        "summary": (
+            f"Escalation {escalation.reference} from {escalation.raising_agency.name} to "
+            f"{escalation.receiving_agency.name}: stage {escalation.stage}, {escalation.state.label.lower()}"
+        ),
+        # The provider is told of escalations it is a party to; others about it stay confidential.
+        "confidential": escalation.provider_id not in {escalation.raising_agency_id, escalation.receiving_agency_id},
+    }
+    item = db.session.scalar(sa.select(IntelligenceItem).where(IntelligenceItem.escalation_id == escalation.id))
+    if item is None:
+        item = IntelligenceItem(
+            service_id=escalation.service_id, source=SourceType.ESCALATION, escalation_id=escalation.id,
+            supplied_by_id=escalation.raising_agency_id, sharing_category=DataCategory.PROVIDER_INTELLIGENCE, **fields,
+        )
+        db.session.add(item)
+    else:
+        for name, value in fields.items():
+            setattr(item, name, value)
+    touch(escalation.service_id)
+
+
 # The register's human side -----------------------------------------------------------------------
 
 
@@ -638,6 +678,7 @@ def _refresh_chunk(session, rules, ids: list[int], today: date) -> None:
         for signal in session.scalars(sa.select(RiskSignal).where(RiskSignal.service_id.in_(ids)))
     }
     now = utcnow()
+    turned_red: list[int] = []
     for service_id in ids:
         everything = facts.get(service_id, [])
         for includes_confidential in (True, False):
@@ -652,6 +693,8 @@ def _refresh_chunk(session, rules, ids: list[int], today: date) -> None:
             if signal is None:
                 signal = RiskSignal(service_id=service_id, includes_confidential=includes_confidential)
                 session.add(signal)
+            if includes_confidential and result.band is RiskBand.RED and signal.band is not RiskBand.RED:
+                turned_red.append(service_id)
             signal.score = result.score
             signal.likelihood = result.likelihood
             signal.consequence = result.consequence
@@ -666,6 +709,25 @@ def _refresh_chunk(session, rules, ids: list[int], today: date) -> None:
             signal.last_visit_on = visits.get(service_id)
             signal.computed_at = now
             signal.computed_for = today
+    if turned_red and session is db.session():
+        _tell_turned_red(turned_red)
+
+
+def _tell_turned_red(service_ids: list[int]) -> None:
+    """A service whose full risk signal has just become Red: its commissioners and the area's
+    safeguarding leads are told (the "service" audience), naming the service, never an item."""
+    from portal.notifications.models import NotificationEvent
+    from portal.notifications.operations import record_intent
+
+    for service in db.session.scalars(sa.select(Service).where(Service.id.in_(service_ids))):
+        audience = policy.notification_audience_ids("service", service.id)
+        if not audience:
+            continue
+        record_intent(
+            NotificationEvent.SERVICE_TURNED_RED, subject_type="service", subject_id=service.id,
+            summary=f"{service.name} is now Red on the risk register", link=f"/services/{service.id}",
+            recipients=db.session.scalars(sa.select(User).where(User.id.in_(audience))).all(),
+        )
 
 
 def refresh_outdated_signals(*, today: date | None = None, batch: int = 400) -> int:

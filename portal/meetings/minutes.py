@@ -9,7 +9,7 @@ carries into the agendas of the meetings that follow on from its own until then.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +20,7 @@ from portal.core.concurrency import CONFLICT_MESSAGE, ConcurrentEditError, check
 from portal.core.db import utcnow
 from portal.core.rules import WHOLE_RECORD, RuleError
 from portal.core.templating import format_date
-from portal.core.workdays import is_working_day, london_today
+from portal.core.workdays import london_today, subtract_working_days
 from portal.extensions import db
 from portal.meetings.models import (
     ActionState,
@@ -203,18 +203,10 @@ def _link(action: MeetingAction) -> str:
     return f"/meeting-actions/{action.id}"
 
 
-def _working_days_before(day: date, days: int) -> date:
-    while days > 0:
-        day -= timedelta(days=1)
-        if is_working_day(day):
-            days -= 1
-    return day
-
-
 def reminder_times(due_on: date) -> dict[str, datetime]:
     """When an action's reminders go: two working days before, and on the day, at 9am in England."""
     return {
-        "soon": london_time(_working_days_before(due_on, REMIND_WORKING_DAYS_BEFORE), REMINDER_TIME),
+        "soon": london_time(subtract_working_days(due_on, REMIND_WORKING_DAYS_BEFORE), REMINDER_TIME),
         "due": london_time(due_on, REMINDER_TIME),
     }
 

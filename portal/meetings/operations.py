@@ -9,7 +9,6 @@ names the adult a meeting is about: titles and purposes are checked for their na
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
@@ -24,6 +23,7 @@ from portal import policy
 from portal.agencies.models import Agency, Service
 from portal.audit.operations import record
 from portal.concerns.models import Concern
+from portal.concerns.privacy import names_the_adult
 from portal.core.codes import AgencyKind, LabelledEnum, Role
 from portal.core.concurrency import check_version
 from portal.core.db import utcnow
@@ -143,20 +143,6 @@ class ScheduleDetails(MeetingDetails):
     #: How many meetings a repeating series has.
     occurrences: int | None = None
     providers: list[Agency] = field(default_factory=list)
-
-
-def _adult_name_parts(concern: Concern | None) -> tuple[str, list[str]]:
-    name = (concern.adult.name or "").strip() if concern is not None and concern.adult is not None else ""
-    return name.lower(), [part for part in re.split(r"[\s\-]+", name.lower()) if len(part) >= 2]
-
-
-def names_the_adult(text: str | None, concern: Concern | None) -> bool:
-    """Whether text names the adult: their full name, or any part of it as a word."""
-    full, parts = _adult_name_parts(concern)
-    lowered = (text or "").lower()
-    if not full or not lowered:
-        return False
-    return full in lowered or any(re.search(rf"(?<!\w){re.escape(part)}(?!\w)", lowered) for part in parts)
 
 
 def _valid_link(link: str) -> bool:

@@ -33,6 +33,12 @@ class NotificationEvent(LabelledEnum):
     MEETING_CANCELLED = "A meeting you were invited to was cancelled"
     MEETING_ACTION_ASSIGNED = "A meeting action was given to you"
     MEETING_ACTION_DUE = "A meeting action of yours is due soon"
+    ESCALATION_RAISED = "An escalation was raised with your agency"
+    ESCALATION_UPDATED = "An escalation you are part of moved on"
+    ESCALATION_ESCALATED = "An escalation reached a stage you answer at"
+    ESCALATION_DUE = "An escalation's response is due soon"
+    ESCALATION_BREACHED = "An escalation's deadline passed without a response"
+    SERVICE_TURNED_RED = "A service you oversee turned Red on the risk register"
     @property
     def mandatory(self) -> bool:
         """Sent straight away whatever the person's preferences: it needs them personally."""
@@ -43,7 +49,9 @@ class NotificationEvent(LabelledEnum):
         return EVENT_EXPLANATIONS[self]
 
 
-MANDATORY_EVENTS = frozenset({NotificationEvent.CONCERN_ASSIGNED, NotificationEvent.MEETING_ACTION_ASSIGNED})
+MANDATORY_EVENTS = frozenset({
+    NotificationEvent.CONCERN_ASSIGNED, NotificationEvent.MEETING_ACTION_ASSIGNED, NotificationEvent.ESCALATION_BREACHED,
+})
 
 EVENT_EXPLANATIONS = {
     NotificationEvent.CONCERN_RAISED: "Someone raised a concern that you may open: for safeguarding leads, one waiting for triage.",
@@ -58,6 +66,12 @@ EVENT_EXPLANATIONS = {
     NotificationEvent.MEETING_CANCELLED: "A meeting you were invited to was cancelled, or you were taken off its list.",
     NotificationEvent.MEETING_ACTION_ASSIGNED: "A meeting gave you an action to do. This is always sent straight away.",
     NotificationEvent.MEETING_ACTION_DUE: "A reminder before one of your meeting actions falls due, and on the day.",
+    NotificationEvent.ESCALATION_RAISED: "Someone in another agency escalated something to yours, at a stage you answer at.",
+    NotificationEvent.ESCALATION_UPDATED: "An escalation you raised or answer was acknowledged, answered, resolved or withdrawn, or a note was added.",
+    NotificationEvent.ESCALATION_ESCALATED: "An escalation moved up the ladder to a stage you answer at, by someone or by the portal.",
+    NotificationEvent.ESCALATION_DUE: "A reminder before the response to an escalation you answer is due.",
+    NotificationEvent.SERVICE_TURNED_RED: "The risk signal of a service you commission, or one in your area if you are a safeguarding lead, has just become Red.",
+    NotificationEvent.ESCALATION_BREACHED: "An escalation at your stage, or the stage before yours, was not answered by its deadline. This is always sent straight away.",
 }
 
 

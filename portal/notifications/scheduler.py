@@ -1,7 +1,8 @@
 """The embedded scheduler: with no Redis (``make run``), a thread in the web process does what
 Celery beat does in production: the sweep (with reminders) every ``SWEEP_SECONDS``, and the
-daily summaries once the ``DIGEST_HOUR`` has passed in England, and the nightly refresh of risk
-signals once ``RISK_REFRESH_HOUR`` has."""
+daily summaries once the ``DIGEST_HOUR`` has passed in England, the nightly refresh of risk
+signals once ``RISK_REFRESH_HOUR`` has, and the move up the ladder of escalations left unanswered
+past their grace period."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ _thread: threading.Thread | None = None
 
 def tick(app: Flask) -> None:
     """One round of scheduled work (building summaries twice in a day is harmless)."""
+    from portal.escalations.operations import escalate_overdue
     from portal.extensions import db
     from portal.intelligence.operations import refresh_outdated_signals
     from portal.notifications.dispatch import run_digests, run_sweep
 
     with app.app_context():
         try:
+            escalate_overdue()
             run_sweep()
             hour = datetime.now(LONDON).hour
             if hour >= app.config["DIGEST_HOUR"]:
