@@ -15,8 +15,10 @@ For each size (full, then a tenth unless ``--skip-small``):
    intelligence items (inspections, contract-monitoring visits with 16 scores each and their
    improvement actions, ``100,000 × scale`` safeguarding concerns with their items, and
    complaints, incidents, feedback, workforce figures, whistleblowing and review findings),
-   spread over three years with a skewed number per service; then every service's risk signal
-   through :func:`portal.intelligence.operations.refresh_signals`, in chunks.
+   spread over three years with a skewed number per service; the concerns' adults (``70,000 ×
+   scale``), triage decisions and closing answers for the MSP and outcome report (``SacFields``);
+   then every service's risk signal through
+   :func:`portal.intelligence.operations.refresh_signals`, in chunks.
 3. A commissioner whose council commissions every service, so the register and profiles are at
    full size for them; they sign in through ``/sign-in`` (with the form's CSRF token) for a
    session cookie.
@@ -78,7 +80,7 @@ PROFILE_SERVICES = 10
 USER_AGENT = "bench-register/1"
 #: Tables the seed fills with ids of its own, whose sequences are moved past them afterwards.
 EXPLICIT_IDS = ("agency", "service", "commissioning", "user_account", "membership", "inspection", "monitoring_visit",
-                "visit_score", "improvement_action", "concern", "intelligence_item", "register_entry")
+                "visit_score", "improvement_action", "adult", "concern", "intelligence_item", "register_entry")
 
 
 def add_area_arguments(parser: argparse.ArgumentParser) -> None:
@@ -207,6 +209,9 @@ class Seeder:
         self.rng = random.Random(seed)
         self.today = date.today()
         self.now = datetime.now(UTC)
+        #: The national return's fields (adults, triage, closing) draw from their own generator, so
+        #: that every other row is the same as before they were seeded.
+        self.sac = SacFields(random.Random(seed + 1), self.now)
         self.ids: dict[str, int] = {}
         rng = self.rng
         self.service_type = weighted(rng, [
@@ -314,8 +319,12 @@ class Seeder:
         insert(connection, t["visit_score"], self.visit_scores(standards))
         insert(connection, t["improvement_action"], self.actions())
         insert(connection, items, self.visit_items(standards))
+        adult_ids = list(range(1, round(size.concerns * 0.7) + 1))
+        insert(connection, t["adult"], self.sac.adults(world.area_id, adult_ids))
         concern_rows = list(self.concerns(pick(size.concerns), {s["id"]: s["provider_id"] for s in services},
                                           RaisedVia))
+        for row in concern_rows:
+            row.update(self.sac.concern(row, adult_ids))
         insert(connection, t["concern"], concern_rows)
         insert(connection, t["concern_abuse_type"], self.concern_types(concern_rows))
         n_concern_items = insert(connection, items, self.concern_items(concern_rows))
@@ -466,6 +475,72 @@ class Seeder:
             "inspection_id": inspection_id, "visit_id": visit_id, "import_id": None, "fingerprint": None,
             "is_deleted": False,
         }
+
+
+class SacFields:
+    """What the MSP and outcome report counts: adults (age, sex, primary support reason), triage
+    decisions and, for concluded enquiries, the closing answers, each sometimes left unrecorded."""
+
+    FIELDS = ("adult_id", "triage_decision", "triaged_at", "triage_reason", "msp_asked", "mental_capacity",
+              "appropriate_person", "advocate_name", "risk_location", "risk_source", "action_result", "risk_outcome",
+              "outcomes_achieved")
+
+    def __init__(self, rng: random.Random, now: datetime):
+        from portal.core import codes
+
+        self.rng, self.now, self.codes = rng, now, codes
+        self.sex = weighted(rng, [(codes.Sex.FEMALE, 60), (codes.Sex.MALE, 37), (codes.Sex.NOT_KNOWN, 1), (None, 2)])
+        self.reason = weighted(rng, [(reason, weight) for reason, weight in zip(
+            list(codes.PrimarySupportReason) + [None], (40, 6, 18, 8, 12, 4, 3, 4, 5), strict=True)])
+        self.age = weighted(rng, [((18, 64), 30), ((65, 74), 15), ((75, 84), 25), ((85, 94), 24), ((95, 104), 4),
+                                  (None, 2)])
+        self.decision = weighted(rng, [(codes.TriageDecision.S42_ENQUIRY, 35), (codes.TriageDecision.OTHER_ENQUIRY, 10),
+                                       (codes.TriageDecision.QUALITY_CONCERN, 15),
+                                       (codes.TriageDecision.NO_FURTHER_ACTION, 30), (codes.TriageDecision.SIGNPOSTED, 10)])
+
+    def maybe(self, values, unrecorded: float = 0.05):
+        return None if self.rng.random() < unrecorded else self.rng.choice(values)
+
+    def adults(self, area_id: int, ids: list[int]):
+        today = self.now.date()
+        for adult_id in ids:
+            ages = self.age()[0]
+            born = None if ages is None else today - timedelta(days=round(365.25 * self.rng.uniform(ages[0], ages[1] + 1)))
+            yield {"id": adult_id, "area_id": area_id, "name": f"Bench Adult {adult_id}", "date_of_birth": born,
+                   "sex": self.sex()[0], "primary_support_reason": self.reason()[0], "nhs_number": None}
+
+    def concern(self, row: dict, adult_ids: list[int]) -> dict:
+        """A seeded concern's adult, triage and closing fields."""
+        codes, rng = self.codes, self.rng
+        # Every row has every key: the rows are inserted with executemany.
+        fields = dict.fromkeys(self.FIELDS)
+        fields["adult_id"] = rng.choice(adult_ids) if rng.random() < 0.9 else None
+        if row["status"] is codes.ConcernStatus.SUBMITTED:
+            return fields
+        decision = self.decision()[0]
+        triaged_at = min(row["raised_at"] + timedelta(hours=rng.uniform(1, 72)), self.now)
+        if row["closed_at"] is not None:
+            triaged_at = min(triaged_at, row["closed_at"])
+        fields.update(triage_decision=decision, triaged_at=triaged_at,
+                      triage_reason="Seeded" if decision.needs_reason else None)
+        if decision not in (codes.TriageDecision.S42_ENQUIRY, codes.TriageDecision.OTHER_ENQUIRY):
+            return fields
+        fields["msp_asked"] = self.maybe(list(codes.MspAsked))
+        fields["mental_capacity"] = self.maybe(list(codes.MentalCapacity))
+        if fields["mental_capacity"] is codes.MentalCapacity.LACKED:
+            fields["appropriate_person"] = rng.random() < 0.6
+            fields["advocate_name"] = None if fields["appropriate_person"] or rng.random() < 0.3 else "An advocate"
+        if row["closed_at"] is None:
+            return fields
+        action = self.maybe(list(codes.ActionResult))
+        risk_found = action is not None and action.name.startswith(("RISK_", "INCONCLUSIVE_"))
+        fields.update(
+            risk_location=self.maybe(list(codes.RiskLocation)), risk_source=self.maybe(list(codes.RiskSource)),
+            action_result=action, risk_outcome=self.maybe(list(codes.RiskOutcome)) if risk_found else None,
+            outcomes_achieved=self.maybe(list(codes.OutcomesAchieved))
+            if fields["msp_asked"] is codes.MspAsked.ASKED_EXPRESSED else None,
+        )
+        return fields
 
 
 def seed_area(app, size: Size, seed: int) -> tuple[World, dict[str, float]]:

@@ -108,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.auth.blueprint import bp as auth_bp
     from portal.concerns.blueprint import bp as concerns_bp
     from portal.concerns.raising_blueprint import bp as raising_bp
+    from portal.escalations.blueprint import bp as escalations_bp
     from portal.glossary.blueprint import bp as glossary_bp
     from portal.intelligence.blueprint import bp as intelligence_bp
     from portal.intelligence.imports.blueprint import bp as imports_bp
@@ -116,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.notifications.blueprint import bp as notifications_bp
     from portal.pages.blueprint import bp as pages_bp
     from portal.people.blueprint import bp as people_bp
+    from portal.reports.blueprint import bp as reports_bp
 
     for blueprint in (
         pages_bp,
@@ -130,6 +132,8 @@ def _register_blueprints(app: Flask) -> None:
         intelligence_bp,
         register_bp,
         meetings_bp,
+        escalations_bp,
+        reports_bp,
         imports_bp,
         audit_bp,
     ):

@@ -68,6 +68,7 @@ def world(make_area, make_agency, make_service, make_commissioning, make_user, m
     # an inspection and an import, recorded as their own roles would.
     intelligence = _record_intelligence(world_users=users, service=service, council=council, regulator=regulator)
     meetings = _record_meetings(world_users=users, provider=provider, concern=concern)
+    escalations = _record_escalations(world_users=users, service=service, council=council, provider=provider, concern=concern)
 
     other_area = make_area("Elsewhere")
     other_council = make_agency(AgencyKind.LOCAL_AUTHORITY, area=other_area, name="Other council")
@@ -76,7 +77,7 @@ def world(make_area, make_agency, make_service, make_commissioning, make_user, m
     ids = {
         "agency": council.id, "provider": provider.id, "service": service.id, "commissioning": link.id,
         "person": spare.id, "membership": spare.memberships[0].id, "agreement": agreement.id,
-        "party": agreement.parties[0].id, "concern": concern.id, **intelligence, **meetings,
+        "party": agreement.parties[0].id, "concern": concern.id, **intelligence, **meetings, **escalations,
         # The email telling the area's safeguarding lead about the concern.
         "delivery": db.session.scalar(
             sa.select(EmailDelivery.id).where(EmailDelivery.recipient_id == users["SAFEGUARDING_LEAD"].id)
@@ -180,6 +181,26 @@ def _record_meetings(*, world_users, provider, concern) -> dict:
         "meeting": quality.id, "adult_meeting": adult.id, "meeting_item": item.id, "meeting_action": action.id,
         "guest": guest.id,
     }
+
+
+def _record_escalations(*, world_users, service, council, provider, concern) -> dict:
+    """Two escalations at their first stage: the council's lead escalates the service's quality to
+    the provider (answered by its staff and manager); the provider's manager escalates the concern
+    (raised by its staff) to the council (answered by its lead)."""
+    from portal.escalations import operations as esc
+    from portal.escalations.models import EscalationSubject
+
+    lead, manager = world_users["SAFEGUARDING_LEAD"], world_users["PROVIDER_MANAGER"]
+    lead.membership, manager.membership = lead.active_memberships[0], manager.active_memberships[0]
+    quality = esc.raise_escalation(esc.RaiseDetails(
+        subject=EscalationSubject.SERVICE, receiving_agency=provider, service=service, harm_imminent=False,
+        disagreement="Matrix disagreement about night staffing", wanted="Matrix review"), by=lead)
+    about_concern = esc.raise_escalation(esc.RaiseDetails(
+        subject=EscalationSubject.CONCERN, receiving_agency=council, concern=concern, harm_imminent=False,
+        disagreement="We disagree with the triage decision", wanted="A second look at it"), by=manager)
+    db.session.commit()
+    lead.membership = manager.membership = None
+    return {"escalation": quality.id, "concern_escalation": about_concern.id}
 
 
 OK, FORBIDDEN, MISSING, TO_SIGN_IN, REDIRECT = 200, 403, 404, "sign-in", 302
@@ -413,6 +434,124 @@ MATRIX = [
     ("POST", "/meetings/{adult_meeting}/summary/shared", {**everyone(MISSING), "SAFEGUARDING_LEAD": REDIRECT}),
     # A provider quality meeting is not about an adult: no summary, even for those invited.
     ("GET", "/meetings/{meeting}/summary", everyone(MISSING)),
+    # escalations: raising, each escalation's page and moves (portal/escalations/views.py)
+    # MATRIX-PART-A (rows for views.py; keep this line)
+    # The list and raising a professional disagreement: every role that raises escalations, the Board
+    # included; administrators hold no escalation capability (403). An empty raise form comes back
+    # with its errors (200) and raises nothing.
+    ("GET", "/escalations", NOT_ADMIN),
+    ("GET", "/escalations/new", NOT_ADMIN),
+    ("POST", "/escalations/new", NOT_ADMIN),
+    # Escalating something one cannot see is a 404. The concern: its readers (the lead, the staff who
+    # raised it, their manager, the inspector since it is about a service).
+    ("GET", "/escalations/new?concern={concern}", {**CONCERN_READERS, "ADMINISTRATOR": FORBIDDEN, "OTHER_AREA_ADMIN": FORBIDDEN}),
+    # The service and its provider: those who see its intelligence (not the ICB's commissioner, who
+    # neither commissions it nor shares an agreement; not provider staff).
+    ("GET", "/escalations/new?service={service}", (ESCALATE_PROVIDER := {
+        **everyone(MISSING), "ADMINISTRATOR": FORBIDDEN, "OTHER_AREA_ADMIN": FORBIDDEN,
+        "SAFEGUARDING_LEAD": OK, "PROVIDER_MANAGER": OK, "INSPECTOR": OK, "SAB_MEMBER": OK, "SAB_CHAIR": OK,
+    })),
+    ("GET", "/escalations/new?provider={provider}", ESCALATE_PROVIDER),
+    # The meeting action: those who see it (its item is about the provider, hidden from the ICB's
+    # commissioner). It is not overdue: the page opens, and posting it would say so.
+    ("GET", "/escalations/new?action={meeting_action}", {
+        **everyone(MISSING), "ADMINISTRATOR": FORBIDDEN, "OTHER_AREA_ADMIN": FORBIDDEN,
+        "SAFEGUARDING_LEAD": OK, "PROVIDER_MANAGER": OK, "SAB_CHAIR": OK,
+    }),
+    # A decision under the agenda item: only those who read its minutes, a draft that only the lead
+    # (the minute-taker) reads here, since the item is about a provider the ICB's commissioner may not see.
+    ("GET", "/escalations/new?item={meeting_item}", {
+        **everyone(MISSING), "ADMINISTRATOR": FORBIDDEN, "OTHER_AREA_ADMIN": FORBIDDEN, "SAFEGUARDING_LEAD": OK,
+    }),
+    # {escalation}: the lead raised it (the raising side at stage 1); the provider's staff and manager
+    # receive it (stage 1 is practitioner to practitioner); the Board sees every escalation in its area
+    # but makes no move; the ICB's commissioner and the inspector are party to none of it (404).
+    ("GET", "/escalations/{escalation}", (SEES_ESCALATION := {
+        **everyone(MISSING), "ADMINISTRATOR": FORBIDDEN, "OTHER_AREA_ADMIN": FORBIDDEN,
+        "SAFEGUARDING_LEAD": OK, "PROVIDER_STAFF": OK, "PROVIDER_MANAGER": OK, "SAB_MEMBER": OK, "SAB_CHAIR": OK,
+    })),
+    # The receiving side acknowledges and responds (the respond page opens, saying to acknowledge
+    # first; an empty response comes back with its error).
+    ("GET", "/escalations/{escalation}/respond", (ANSWERS_ESCALATION := {
+        **SEES_ESCALATION, "SAFEGUARDING_LEAD": FORBIDDEN, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN,
+    })),
+    ("POST", "/escalations/{escalation}/respond", ANSWERS_ESCALATION),
+    ("POST", "/escalations/{escalation}/acknowledge", {**ANSWERS_ESCALATION, "PROVIDER_STAFF": REDIRECT, "PROVIDER_MANAGER": REDIRECT}),
+    # Either side resolves (refused on the page until there is a response); the Board does not decide.
+    ("GET", "/escalations/{escalation}/resolve", (RESOLVES_ESCALATION := {
+        **SEES_ESCALATION, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN,
+    })),
+    ("POST", "/escalations/{escalation}/resolve", RESOLVES_ESCALATION),
+    # The raising side escalates further (refused on the page before a response or a breach) or withdraws.
+    ("GET", "/escalations/{escalation}/escalate", (RAISER_OF_ESCALATION := {
+        **SEES_ESCALATION, "PROVIDER_STAFF": FORBIDDEN, "PROVIDER_MANAGER": FORBIDDEN, "SAB_MEMBER": FORBIDDEN,
+        "SAB_CHAIR": FORBIDDEN,
+    })),
+    ("POST", "/escalations/{escalation}/escalate", RAISER_OF_ESCALATION),
+    ("GET", "/escalations/{escalation}/withdraw", RAISER_OF_ESCALATION),
+    ("POST", "/escalations/{escalation}/withdraw", RAISER_OF_ESCALATION),
+    # About a service, not an adult: there is no adult's view to record. The Board's chair mediates
+    # only at the last stage.
+    ("GET", "/escalations/{escalation}/adult-view", (SEES_BUT_MAY_NOT := {
+        **SEES_ESCALATION, "SAFEGUARDING_LEAD": FORBIDDEN, "PROVIDER_STAFF": FORBIDDEN, "PROVIDER_MANAGER": FORBIDDEN,
+        "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN,
+    })),
+    ("POST", "/escalations/{escalation}/adult-view", SEES_BUT_MAY_NOT),
+    ("GET", "/escalations/{escalation}/mediation-note", SEES_BUT_MAY_NOT),
+    ("POST", "/escalations/{escalation}/mediation-note", SEES_BUT_MAY_NOT),
+    # {concern_escalation}: the provider's manager raised it; the council's lead receives it; the Board
+    # sees it. The staff who raised the concern are not party to the escalation (404).
+    ("GET", "/escalations/{concern_escalation}", (SEES_CONCERN_ESCALATION := {
+        **everyone(MISSING), "ADMINISTRATOR": FORBIDDEN, "OTHER_AREA_ADMIN": FORBIDDEN,
+        "SAFEGUARDING_LEAD": OK, "PROVIDER_MANAGER": OK, "SAB_MEMBER": OK, "SAB_CHAIR": OK,
+    })),
+    ("GET", "/escalations/{concern_escalation}/respond", (ANSWERS_CONCERN_ESCALATION := {
+        **SEES_CONCERN_ESCALATION, "PROVIDER_MANAGER": FORBIDDEN, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN,
+    })),
+    ("POST", "/escalations/{concern_escalation}/acknowledge", {**ANSWERS_CONCERN_ESCALATION, "SAFEGUARDING_LEAD": REDIRECT}),
+    ("GET", "/escalations/{concern_escalation}/resolve", {
+        **SEES_CONCERN_ESCALATION, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN,
+    }),
+    ("GET", "/escalations/{concern_escalation}/escalate", (RAISER_OF_CONCERN_ESCALATION := {
+        **SEES_CONCERN_ESCALATION, "SAFEGUARDING_LEAD": FORBIDDEN, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN,
+    })),
+    ("GET", "/escalations/{concern_escalation}/withdraw", RAISER_OF_CONCERN_ESCALATION),
+    # The adult's view: either side, both of which see the adult's details (the council; the agency
+    # that raised the concern), never the Board. An empty view comes back with its errors.
+    ("GET", "/escalations/{concern_escalation}/adult-view", (RECORDS_ADULT_VIEW := {
+        **SEES_CONCERN_ESCALATION, "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN,
+    })),
+    ("POST", "/escalations/{concern_escalation}/adult-view", RECORDS_ADULT_VIEW),
+    ("GET", "/escalations/{concern_escalation}/mediation-note", {
+        **SEES_CONCERN_ESCALATION, "SAFEGUARDING_LEAD": FORBIDDEN, "PROVIDER_MANAGER": FORBIDDEN,
+        "SAB_MEMBER": FORBIDDEN, "SAB_CHAIR": FORBIDDEN,
+    }),
+    # escalations: the partnership's ladder (portal/escalations/ladder_views.py)
+    # MATRIX-PART-A-LADDER (rows for ladder_views.py; keep this line)
+    # The ladder is the partnership's own: its administrators set it (another area's administrator
+    # sees and sets theirs, never this one's); nobody else, not even the Board, changes it. An
+    # empty form is shown again with its messages, so the administrators' POST answers 200.
+    ("GET", "/escalations/ladder", admin_only(other_area=OK)),
+    ("POST", "/escalations/ladder", admin_only(other_area=OK)),
+    # escalations: the Board's oversight (portal/escalations/oversight_views.py)
+    # MATRIX-PART-C (rows for oversight_views.py; keep this line)
+    # The Board's oversight page and its CSV of the annual figures: the SAB member and chair alone
+    # (every escalation in their area, without adults' details). Everyone else gets 403, the
+    # safeguarding lead and the people on either side of the world's escalations included: they
+    # see their own escalations on /escalations, not the area's figures.
+    ("GET", "/escalations/oversight", (OVERSIGHT_READERS := {
+        **everyone(FORBIDDEN), "SAB_MEMBER": OK, "SAB_CHAIR": OK,
+    })),
+    ("GET", "/escalations/oversight.csv", OVERSIGHT_READERS),
+    # reports: MSP and outcome figures (portal/reports/views.py)
+    # MATRIX-PART-D (rows for reports/views.py; keep this line)
+    # The figures (counts only) are for the area's safeguarding lead (the council's) and the Board: its
+    # member (here in the police) and its chair. Everyone else, the administrator and another area's
+    # administrator included, is refused; with no period given, both cover the financial year to date.
+    ("GET", "/reports/msp", (MSP_REPORT_READERS := {
+        **everyone(FORBIDDEN), "SAFEGUARDING_LEAD": OK, "SAB_MEMBER": OK, "SAB_CHAIR": OK,
+    })),
+    ("GET", "/reports/msp.csv", MSP_REPORT_READERS),
 ]
 
 
@@ -449,7 +588,7 @@ def test_every_route_is_in_the_matrix(app):
     adapter = app.url_map.bind("localhost")
     covered = set()
     for method, pattern, _ in MATRIX:
-        url = pattern.format_map(_Ones())
+        url = pattern.format_map(_Ones()).split("?", 1)[0]
         endpoint, _ = adapter.match(url, method=method)
         covered.add(endpoint)
     routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}

@@ -9,7 +9,7 @@ from flask import Flask, g, has_request_context, request, url_for
 from flask_login import current_user
 
 from portal.notifications.operations import unread_count
-from portal.policy import Capability, can
+from portal.policy import Capability, can, can_view_msp_report
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -24,13 +24,24 @@ NAVIGATION = [
     ("Risk register", "register.register", Capability.VIEW_INTELLIGENCE),
     ("Imports", "imports.list_imports", Capability.IMPORT_INTELLIGENCE),
     ("Meetings", "meetings.list_meetings", Capability.VIEW_MEETINGS),
+    ("Escalations", "escalations.list_escalations", Capability.RAISE_ESCALATIONS),
+    ("Board oversight", "escalations.oversight", Capability.OVERSEE_ESCALATIONS),
+    ("MSP report", "reports.msp_report", can_view_msp_report),
     ("Agencies", "agencies.list_agencies", Capability.MANAGE_AGENCIES),
     ("People", "people.list_people", Capability.MANAGE_PEOPLE),
+    ("Escalation ladder", "escalations.ladder", Capability.CONFIGURE_LADDER),
     ("Agreements", "agreements.list_agreements", None),
     ("Audit trail", "audit.list_events", Capability.READ_AUDIT),
     ("Email deliveries", "notifications.operations", Capability.OPERATE_NOTIFICATIONS),
     ("Glossary", "glossary.index", None),
 ]
+
+
+def _allowed(user, rule) -> bool:
+    """A navigation entry's rule: none, a capability, or a policy function of the person."""
+    if rule is None:
+        return True
+    return can(user, rule) if isinstance(rule, Capability) else rule(user)
 
 
 def navigation_for(user) -> list[dict]:
@@ -39,7 +50,7 @@ def navigation_for(user) -> list[dict]:
     elif user.membership is None:
         items = [("Glossary", "glossary.index")]
     else:
-        items = [(label, endpoint) for label, endpoint, cap in NAVIGATION if cap is None or can(user, cap)]
+        items = [(label, endpoint) for label, endpoint, rule in NAVIGATION if _allowed(user, rule)]
     entries = [{"text": label, "href": url_for(endpoint)} for label, endpoint in items]
     matching = [e for e in entries if request.path == e["href"] or request.path.startswith(e["href"] + "/")]
     # Only the closest match is marked, so /concerns/triage lights up "Triage", not "Concerns" too.

@@ -336,7 +336,7 @@ def timeline(
         IntelligenceItem.id, IntelligenceItem.service_id, IntelligenceItem.occurred_on, IntelligenceItem.source,
         IntelligenceItem.key_question_bits, IntelligenceItem.severity, IntelligenceItem.rating, IntelligenceItem.summary,
         IntelligenceItem.confidential, IntelligenceItem.concern_id, IntelligenceItem.visit_id,
-        supplier.name.label("supplied_by_name"),
+        IntelligenceItem.escalation_id, supplier.name.label("supplied_by_name"),
     ]
     page_query = (
         sa.select(*columns).join(chosen, chosen.c.id == IntelligenceItem.id)
@@ -351,7 +351,17 @@ def timeline(
         policy.concerns_visible_to(user).where(Concern.id.in_(concern_ids)).with_only_columns(Concern.id)
     )) if concern_ids else set()
     hrefs = (_href_maker("intelligence.edit_item"), _href_maker("intelligence.remove_item")) if can_edit else None
-    rows = [_timeline_row(found_row, service_names, sees_recorder, readable_concerns, hrefs) for found_row in found]
+    # Escalations (issue 7): linked only for a reader who may open them.
+    from portal.escalations.models import Escalation
+
+    escalation_ids = {found_row.escalation_id for found_row in found if found_row.escalation_id}
+    readable_escalations = set(db.session.scalars(
+        policy.escalations_visible_to(user).where(Escalation.id.in_(escalation_ids)).with_only_columns(Escalation.id)
+    )) if escalation_ids else set()
+    rows = [
+        _timeline_row(found_row, service_names, sees_recorder, readable_concerns, hrefs, readable_escalations)
+        for found_row in found
+    ]
     page = TimelinePage(page=number, per_page=TIMELINE_PER_PAGE, max_per_page=None, error_out=False, items=rows, total=total)
     return page, rows
 
@@ -365,12 +375,15 @@ def _href_maker(endpoint: str):
     return lambda item_id: f"{before}{item_id}{after}"
 
 
-def _timeline_row(found, service_names: dict[int, str], sees_recorder: bool, readable_concerns: set[int], hrefs) -> TimelineRow:
+def _timeline_row(found, service_names: dict[int, str], sees_recorder: bool, readable_concerns: set[int], hrefs,
+                  readable_escalations: frozenset[int] | set[int] = frozenset()) -> TimelineRow:
     link = None
     if found.visit_id:
         link = (url_for("intelligence.visit", visit_id=found.visit_id), "Open the visit")
     elif found.concern_id in readable_concerns:
         link = (url_for("concerns.show_concern", concern_id=found.concern_id), "Open the concern")
+    elif found.escalation_id in readable_escalations:
+        link = (url_for("escalations.escalation", escalation_id=found.escalation_id), "Open the escalation")
     source: SourceType = found.source
     editable = hrefs is not None and not source.recorded_elsewhere
     return TimelineRow(

@@ -232,6 +232,8 @@ def _copy_for(pack: AgendaPack, meeting: Meeting, user: User, membership: Member
     }
     if meeting.kind.about_an_adult and meeting.concern is not None:
         content["adult"] = _adult_section(building)
+        # Escalations (issue 7): those about the meeting's concern the attendee may open.
+        content["adult"]["escalations"] = _escalations(building, concern_id=meeting.concern_id).get(None, [])
     visible = {item.id for item in policy.agenda_items_visible_to(building.acting, meeting)}
     carried = _carried_actions(building)
     services_of = {
@@ -240,6 +242,10 @@ def _copy_for(pack: AgendaPack, meeting: Meeting, user: User, membership: Member
     }
     # Everything about the services is read once for the whole copy, not once per service.
     facts = _service_sections(building, [service for services in services_of.values() for service in services])
+    # Escalations (issue 7): about every provider on the agenda the attendee sees, in one query.
+    escalations = _escalations(building, provider_ids={
+        item.provider_id for item in meeting.agenda if services_of.get(item.id)
+    })
     placed: set[int] = set()
     general_item_seen = False
     for item in meeting.agenda:
@@ -253,6 +259,10 @@ def _copy_for(pack: AgendaPack, meeting: Meeting, user: User, membership: Member
         if item.provider_id is not None:
             section["provider"] = {"id": item.provider_id, "name": item.provider.name}
             section["services"] = [facts[service.id] for service in services]
+            section["escalations"] = [
+                entry for entry in escalations.get(item.provider_id, [])
+                if item.service_id is None or entry["service_id"] in {None, item.service_id}
+            ]
             wanted = [action for action in carried if action["provider_id"] == item.provider_id]
         elif not general_item_seen:
             general_item_seen = True
@@ -497,3 +507,55 @@ def _adult_section(building: _Building) -> dict:
         )
     return section
 
+
+# Escalations (issue 7) --------------------------------------------------------------------------
+
+
+def _escalations(building: _Building, *, provider_ids=(), concern_id: int | None = None) -> dict[int | None, list[dict]]:
+    """Escalations the attendee may open, about these providers (and their services) or about the
+    meeting's concern: those still open, and those resolved within the pack's window. One query
+    for the whole copy, keyed by provider (None for the concern's)."""
+    from portal.escalations.models import OPEN_STATES, Escalation, EscalationState
+
+    if concern_id is not None:
+        about = Escalation.concern_id == concern_id
+    elif provider_ids:
+        about = Escalation.provider_id.in_(sorted(provider_ids))
+    else:
+        return {}
+    rows = db.session.scalars(
+        policy.escalations_visible_to(building.acting)
+        .where(
+            about,
+            sa.or_(
+                Escalation.state.in_(OPEN_STATES),
+                sa.and_(Escalation.state == EscalationState.RESOLVED, Escalation.closed_at >= building.since_start,
+                        Escalation.closed_at < building.until_end),
+            ),
+        )
+        .options(
+            sa.orm.joinedload(Escalation.raising_agency), sa.orm.joinedload(Escalation.receiving_agency),
+            sa.orm.joinedload(Escalation.service), sa.orm.selectinload(Escalation.stages),
+        )
+        .order_by(Escalation.raised_at, Escalation.id)
+    ).all()
+    now = utcnow()
+    found = defaultdict(list)
+    for escalation in rows:
+        resolved = escalation.state is EscalationState.RESOLVED
+        found[None if concern_id is not None else escalation.provider_id].append({
+            "id": escalation.id,
+            "reference": escalation.reference,
+            "service_id": escalation.service_id,
+            "about": escalation.service.name if escalation.service is not None else escalation.subject.label,
+            "raised_by": escalation.raising_agency.name,
+            "raised_with": escalation.receiving_agency.name,
+            "raised_on": escalation.raised_at.astimezone(LONDON).date().isoformat(),
+            "stage": escalation.stage,
+            "stage_name": escalation.current_stage.name,
+            "state": escalation.state.label,
+            "deadline": None if resolved else escalation.deadline_at.isoformat(),
+            "deadline_passed": escalation.breached(now),
+            "resolved_on": escalation.closed_at.astimezone(LONDON).date().isoformat() if resolved else None,
+        })
+    return found
