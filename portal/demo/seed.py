@@ -29,8 +29,10 @@ from portal.core.codes import (
 from portal.core.db import utcnow
 from portal.demo.concerns import ICB as ICB_COMMISSIONER
 from portal.demo.concerns import seed_concerns, settle_demo_notifications
+from portal.demo.escalations import seed_escalations, settle_escalation_notifications
 from portal.demo.intelligence import seed_intelligence
 from portal.demo.meetings import seed_meetings
+from portal.demo.msp_year import seed_msp_year
 from portal.extensions import db
 from portal.notifications.models import NotificationEvent, NotificationPreference, PreferenceChoice
 from portal.people.models import Membership, User
@@ -146,6 +148,8 @@ ACCOUNTS = [
     DemoAccount("manager@riverside.northshire.example", "Morgan Ellis", "Registered manager", RIVERSIDE, Role.PROVIDER_MANAGER),
     DemoAccount("inspector@regulator.northshire.example", "Ines Romero", "Inspector", REGULATOR, Role.INSPECTOR),
     DemoAccount("member@police.northshire.example", "Dev Kapoor", "Detective inspector, adult safeguarding", POLICE, Role.SAB_MEMBER),
+    # The police's designated lead answers for the force in escalations (the Board's member does not).
+    DemoAccount("lead@police.northshire.example", "Tamsin Reed", "Detective sergeant, designated safeguarding lead", POLICE, Role.SAFEGUARDING_LEAD),
     DemoAccount("chair@sab.northshire.example", "Charlie Osei", "Independent chair", SAB, Role.SAB_CHAIR),
 ]
 #: A second role, so that switching agency can be seen: the ICB's commissioner also sits on the Board.
@@ -231,8 +235,13 @@ def seed_demo() -> bool:
     concerns = seed_concerns(area, agencies, users)
     seed_intelligence(area, agencies, users)
     seed_meetings(area, agencies, users, concerns)
+    # Issue 7: a year of background concerns for the MSP report, and escalations at every stage
+    # (after the meetings, whose overdue action and decision they escalate).
+    seed_msp_year(area, agencies, users)
+    seed_escalations(area, agencies, users, concerns)
     db.session.commit()
     settle_demo_notifications(area, started)
+    settle_escalation_notifications(area, started)
     return True
 
 

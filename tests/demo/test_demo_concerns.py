@@ -32,6 +32,7 @@ from portal.core.db import utcnow
 from portal.core.workdays import working_days_between
 from portal.demo.concerns import JO_NAME, JO_NEIGHBOUR
 from portal.demo.intelligence import MEADOWBANK_CONCERNS
+from portal.demo.msp_year import WHAT_HAPPENED as BACKGROUND_WHAT_HAPPENED
 from portal.demo.seed import RIVERSIDE, seed_demo
 from portal.people.models import User
 from portal.policy import adult_details_disclosure, concerns_visible_to
@@ -115,10 +116,11 @@ def _check_raisers_dates_and_timelines(concerns, db_session):
     raised = sorted(c.raised_at for c in concerns)
     assert (raised[-1] - raised[0]).days >= 300 and (now - raised[0]).days <= 366
     # References follow the order concerns were raised in; the intelligence seed records its two
-    # Meadowbank concerns after these, as an import of past concerns would.
-    later = {story.what for story in MEADOWBANK_CONCERNS}
-    first = [c for c in concerns if c.what_happened not in later]
-    assert len(first) == len(concerns) - len(later)
+    # Meadowbank concerns after these, and the MSP year its background concerns, as an import of
+    # past concerns would.
+    meadowbank = {story.what for story in MEADOWBANK_CONCERNS}
+    first = [c for c in concerns if c.what_happened not in meadowbank | set(BACKGROUND_WHAT_HAPPENED.values())]
+    assert len([c for c in concerns if c.what_happened in meadowbank]) == len(meadowbank)
     assert [c.reference for c in sorted(first, key=lambda c: c.raised_at)] == sorted(c.reference for c in first)
 
     reopened = [c for c in concerns if "reopened" in [e.kind for e in c.events]]
