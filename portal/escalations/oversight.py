@@ -40,6 +40,7 @@ from portal.escalations.models import (
     StageOutcome,
 )
 from portal.escalations.operations import deadline_words
+from portal.escalations.presenters import working_days_ago
 from portal.extensions import db
 
 #: The financial year starts on 1 April: Boards report on April to March, in quarters.
@@ -385,13 +386,7 @@ def _next_step(escalation: Escalation, ladder: Ladder, now: datetime) -> str:
 
 
 def _overdue_text(deadline_at: datetime, now: datetime, days: WorkingDays) -> str:
-    deadline_day, today = london_date(deadline_at), london_date(now)
-    if deadline_day == today:
-        return "Deadline passed today"
-    passed = days.between(deadline_day, today)
-    if passed == 0:
-        return "Deadline passed less than a working day ago"
-    return f"Deadline passed {_plural(passed, 'working day')} ago"
+    return f"Deadline passed {working_days_ago(deadline_at, now, between=days.between)}"
 
 
 def _open_row(escalation: Escalation, ladder: Ladder, now: datetime, days: WorkingDays) -> OpenRow:

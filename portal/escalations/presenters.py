@@ -121,11 +121,12 @@ def minutes_href(user, item) -> str | None:
 # The clock -------------------------------------------------------------------------------------
 
 
-def working_days_ago(moment: datetime, now: datetime) -> str:
+def working_days_ago(moment: datetime, now: datetime, *, between=working_days_between) -> str:
     """'today', 'less than a working day ago' (over a weekend), '3 working days ago': deadlines
-    are counted in England's working days, so a breach is too."""
+    are counted in England's working days, so a breach is too. ``between`` counts the working days
+    (a page showing many escalations passes a counter that remembers the calendar)."""
     then, today = moment.astimezone(LONDON).date(), now.astimezone(LONDON).date()
-    days = working_days_between(then, today)
+    days = between(then, today)
     if days == 0:
         return "today" if then == today else "less than a working day ago"
     return f"{days} working day{'' if days == 1 else 's'} ago"
