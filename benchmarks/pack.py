@@ -30,11 +30,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import secrets
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -49,7 +47,9 @@ import sqlalchemy as sa  # noqa: E402  (after the project root is importable)
 from benchmarks.register import (  # noqa: E402
     Size,
     add_area_arguments,
+    compare_sizes,
     create_database,
+    environment,
     portal_environment,
     seed_area,
 )
@@ -213,9 +213,7 @@ def run_size(args, size: Size, workdir: Path) -> dict:
     with contextlib.ExitStack() as stack:
         database_url = create_database(stack, args, size, workdir)
         env = portal_environment(database_url, secrets.token_urlsafe(48))
-        saved = {name: os.environ.get(name) for name in env}
-        os.environ.update(env)
-        try:
+        with environment(env):
             import flask_migrate
 
             app = create_app()
@@ -231,12 +229,6 @@ def run_size(args, size: Size, workdir: Path) -> dict:
                 from portal.extensions import db
 
                 db.engine.dispose()
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
         if args.keep:
             print(f"  kept: {database_url}")
     median = statistics.median
@@ -254,18 +246,7 @@ def run_size(args, size: Size, workdir: Path) -> dict:
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    sizes = [Size.at("full", args.scale)]
-    if not args.skip_small:
-        sizes.append(Size.at("tenth", args.scale / 10))
-    with tempfile.TemporaryDirectory(prefix="bench-pack-") as workdir:
-        runs = [run_size(args, size, Path(workdir)) for size in sizes]
-    if len(runs) == 2:
-        print("\nfull ÷ tenth:")
-        for name, value in runs[0]["figures"].items():
-            small = runs[1]["figures"][name]
-            print(f"  {name}: {value:,.1f} ÷ {small:,.1f} = {value / small if small else float('nan'):.2f}×")
-    return 0
+    return compare_sizes(parse_args(argv), run_size, "bench-pack-")
 
 
 if __name__ == "__main__":

@@ -164,6 +164,38 @@ def portal_environment(database_url: str, secret_key: str) -> dict:
 # Seeding -------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def environment(env: dict):
+    """Set these environment variables while the block runs (the portal reads its settings from
+    the environment), then put back what was there."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def compare_sizes(args, run_size, prefix: str) -> int:
+    """Run a benchmark at full size and (unless ``--skip-small``) at a tenth, and print each figure
+    at full size over a tenth: ``run_size(args, size, workdir)`` returns ``{"figures": {...}}``."""
+    sizes = [Size.at("full", args.scale)]
+    if not args.skip_small:
+        sizes.append(Size.at("tenth", args.scale / 10))
+    with tempfile.TemporaryDirectory(prefix=prefix) as workdir:
+        runs = [run_size(args, size, Path(workdir)) for size in sizes]
+    if len(runs) == 2:
+        print("\nfull ÷ tenth:")
+        for name, value in runs[0]["figures"].items():
+            small = runs[1]["figures"][name]
+            print(f"  {name}: {value:,.1f} ÷ {small:,.1f} = {value / small if small else float('nan'):.2f}×")
+    return 0
+
+
 def insert(connection, table: sa.Table, rows) -> int:
     """Insert rows (an iterable of dicts with the same keys) in batches of executemany."""
     count, batch = 0, []
@@ -750,9 +782,7 @@ def run_size(args, size: Size, workdir: Path) -> dict:
     with contextlib.ExitStack() as stack:
         database_url = create_database(stack, args, size, workdir)
         env = portal_environment(database_url, secrets.token_urlsafe(48))
-        saved = {name: os.environ.get(name) for name in env}
-        os.environ.update(env)
-        try:
+        with environment(env):
             import flask_migrate
 
             app = create_app()
@@ -764,12 +794,6 @@ def run_size(args, size: Size, workdir: Path) -> dict:
             world, timings = seed_area(app, size, args.seed)
             seeding = time.perf_counter() - started
             provider_id, provider_services, provider_items = profile_provider(app, world)
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
         print(f"  migrated in {migrated:.1f} s; seeded in {seeding:.1f} s ("
               + ", ".join(f"{part} {seconds:.1f} s" for part, seconds in timings.items()) + ")")
         print("  rows: " + ", ".join(f"{name} {count:,}" for name, count in world.counts.items()))
