@@ -40,7 +40,7 @@ from portal.policy import adult_details_disclosure, concerns_visible_to
 
 @pytest.fixture
 def demo(db_session):
-    assert seed_demo() is True
+    """The demo, seeded once for the package (tests/demo/conftest.py)."""
     return db_session.scalars(sa.select(Concern).order_by(Concern.id)).all()
 
 

@@ -12,7 +12,7 @@ from portal.concerns.privacy import names_the_adult
 from portal.core.codes import Role
 from portal.core.db import utcnow
 from portal.core.workdays import LONDON
-from portal.demo.seed import ACCOUNTS, seed_demo
+from portal.demo.seed import ACCOUNTS
 from portal.escalations.ladder import DEFAULT_LADDER, auto_escalate_time, stage_deadline
 from portal.escalations.models import (
     Escalation,
@@ -33,7 +33,7 @@ CHAIR = "chair@sab.northshire.example"
 
 @pytest.fixture
 def demo(db_session):
-    assert seed_demo() is True
+    """The demo, seeded once for the package (tests/demo/conftest.py)."""
     return db_session.scalars(sa.select(Escalation).order_by(Escalation.id)).all()
 
 

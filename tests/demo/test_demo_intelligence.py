@@ -11,7 +11,6 @@ from portal.agreements.sharing import london_today
 from portal.concerns.models import Concern
 from portal.core.codes import AbuseType, KeyQuestion, Rating, Role
 from portal.demo.intelligence import MEADOWBANK, RIVERSIDE_HOUSE
-from portal.demo.seed import seed_demo
 from portal.intelligence.models import (
     ActionStatus,
     Inspection,
@@ -32,7 +31,7 @@ RIVERSIDE_MANAGER = "manager@riverside.northshire.example"
 
 @pytest.fixture
 def demo(db_session):
-    assert seed_demo() is True
+    """The demo, seeded once for the package (tests/demo/conftest.py)."""
     return {service.name: service for service in db_session.scalars(sa.select(Service))}
 
 

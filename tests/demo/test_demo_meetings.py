@@ -11,7 +11,6 @@ from portal.core.codes import Role
 from portal.core.workdays import LONDON
 from portal.demo.concerns import JO_NAME
 from portal.demo.meetings import MEADOWBANK_PROVIDER, RIVERSIDE_PROVIDER, SERIES_TITLE
-from portal.demo.seed import seed_demo
 from portal.meetings.minutes import actions_carried_into
 from portal.meetings.models import (
     AgendaPack,
@@ -30,7 +29,7 @@ from portal.people.models import User
 
 @pytest.fixture
 def demo(db_session):
-    assert seed_demo() is True
+    """The demo, seeded once for the package (tests/demo/conftest.py)."""
     return db_session.scalars(sa.select(Meeting).order_by(Meeting.starts_at)).all()
 
 

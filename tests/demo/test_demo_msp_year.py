@@ -30,7 +30,6 @@ from portal.core.codes import (
 )
 from portal.core.db import utcnow
 from portal.demo.msp_year import WHAT_HAPPENED
-from portal.demo.seed import seed_demo
 
 BANDS = (("18-64", 64), ("65-74", 74), ("75-84", 84), ("85-94", 94), ("95+", 999))
 ENQUIRIES = (TriageDecision.S42_ENQUIRY, TriageDecision.OTHER_ENQUIRY)
@@ -38,7 +37,7 @@ ENQUIRIES = (TriageDecision.S42_ENQUIRY, TriageDecision.OTHER_ENQUIRY)
 
 @pytest.fixture
 def demo(db_session):
-    assert seed_demo() is True
+    """The demo, seeded once for the package (tests/demo/conftest.py)."""
     since = utcnow() - timedelta(days=365)
     rows = db_session.execute(
         sa.select(Concern, Adult).outerjoin(Adult, Concern.adult_id == Adult.id)
