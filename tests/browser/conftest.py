@@ -195,3 +195,36 @@ def assert_accessible(page, what: str | None = None) -> None:
             f"    at {targets}{more}\n    {violation.get('helpUrl', '')}"
         )
     raise AssertionError("\n".join(lines))
+
+
+# Helpers the journeys share -------------------------------------------------------------------
+
+
+def click(page, locator):
+    """Click something that loads a new page, and wait for that page."""
+    with page.expect_navigation():
+        locator.click()
+
+
+def signed_in(browser, live_server, email: str, role: str | None = None):
+    """A fresh browser signed in as the account, in ``role`` when it has more than one."""
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, live_server, email)
+    if page.url.startswith(live_server.url + "/choose-agency"):
+        page.get_by_role("radio", name=role).check()
+        click(page, page.get_by_role("button", name="Continue"))
+    assert page.locator(".portal-acting-as").count() == 1, f"{email} could not sign in: {page.url}"
+    return page
+
+
+def heading(page):
+    return page.get_by_role("heading", level=1)
+
+
+def button(page, name: str):
+    return page.get_by_role("button", name=name, exact=True)
+
+
+def link(page, name: str):
+    return page.get_by_role("link", name=name, exact=True)

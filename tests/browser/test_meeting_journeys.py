@@ -34,7 +34,12 @@ from portal.demo.concerns import JO_NAME
 from portal.demo.meetings import SERIES_TITLE
 from portal.extensions import db
 from portal.meetings.models import Meeting
-from tests.browser.conftest import COMMISSIONER, PROVIDER_MANAGER, assert_accessible, new_context, sign_in
+from tests.browser.conftest import COMMISSIONER, PROVIDER_MANAGER, assert_accessible
+from tests.browser.conftest import button as _button
+from tests.browser.conftest import click as _click
+from tests.browser.conftest import heading as _heading
+from tests.browser.conftest import link as _link
+from tests.browser.conftest import signed_in as _signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -43,36 +48,6 @@ COMMISSIONER_ROLE = "Commissioner or quality officer"
 
 
 # Helpers --------------------------------------------------------------------------------------
-
-
-def _click(page, locator):
-    """Click something that loads a new page, and wait for that page."""
-    with page.expect_navigation():
-        locator.click()
-
-
-def _signed_in(browser, live_server, email: str, role: str | None = None):
-    """A fresh browser signed in as the account, in ``role`` when it has more than one."""
-    context = new_context(browser)
-    page = context.new_page()
-    sign_in(page, live_server, email)
-    if page.url.startswith(live_server.url + "/choose-agency"):
-        page.get_by_role("radio", name=role).check()
-        _click(page, page.get_by_role("button", name="Continue"))
-    assert page.locator(".portal-acting-as").count() == 1, f"{email} could not sign in: {page.url}"
-    return page
-
-
-def _heading(page):
-    return page.get_by_role("heading", level=1)
-
-
-def _button(page, name: str):
-    return page.get_by_role("button", name=name, exact=True)
-
-
-def _link(page, name: str):
-    return page.get_by_role("link", name=name, exact=True)
 
 
 def _success(page):
