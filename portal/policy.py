@@ -1017,6 +1017,24 @@ def can_read_minutes(user, meeting) -> bool:
     return meeting.minutes_locked or can_record_minutes(user, meeting)
 
 
+def can_read_item_minutes(user, item) -> bool:
+    """An agenda item's minutes (its decisions): for those who may open its meeting, read its
+    minutes, and see that item."""
+    Meeting = _meeting_models().Meeting
+    opened = meetings_visible_to(user).with_only_columns(Meeting.id).where(Meeting.id == item.meeting_id)
+    if db.session.scalar(opened.limit(1)) is None or not can_read_minutes(user, item.meeting):
+        return False
+    return item.id in {visible.id for visible in agenda_items_visible_to(user, item.meeting)}
+
+
+def readable_agenda_item_or_404(user, item_id: int):
+    """The agenda item, if the person may read its minutes (a decision to escalate, say)."""
+    item = db.session.get(_meeting_models().AgendaItem, item_id)
+    if item is None or not can_read_item_minutes(user, item):
+        abort(404)
+    return item
+
+
 def carried_actions_visible_to(user, actions) -> list:
     """Of the unfinished actions carried into a meeting, those the person may see (the rule of
     :func:`meeting_actions_visible_to`, so a list and an action's own page always agree)."""

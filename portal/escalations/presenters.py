@@ -106,16 +106,9 @@ def decision_text(item, *, with_title: bool = True) -> str:
 
 def minutes_href(user, item) -> str | None:
     """The minutes of the item's meeting, at the item, for a person who may read them there."""
-    from portal.meetings.models import Meeting
-
-    meeting = item.meeting
-    if not _openable(policy.meetings_visible_to(user), Meeting.id, meeting.id):
+    if not policy.can_read_item_minutes(user, item):
         return None
-    if not policy.can_read_minutes(user, meeting):
-        return None
-    if item.id not in {visible.id for visible in policy.agenda_items_visible_to(user, meeting)}:
-        return None
-    return url_for("meetings.minutes", meeting_id=meeting.id, _anchor=f"item-{item.id}")
+    return url_for("meetings.minutes", meeting_id=item.meeting_id, _anchor=f"item-{item.id}")
 
 
 # The clock -------------------------------------------------------------------------------------

@@ -159,16 +159,7 @@ def _thing_or_404() -> Thing:
 
 def _decision_or_404(item_id: int) -> Thing:
     """A meeting's agenda item, for a person who may read its minutes there."""
-    from portal.meetings.models import AgendaItem
-
-    item = db.session.get(AgendaItem, item_id)
-    if item is None:
-        abort(404)
-    meeting = policy.visible_meeting_or_404(current_user, item.meeting_id)
-    if not policy.can_read_minutes(current_user, meeting):
-        abort(404)
-    if item.id not in {visible.id for visible in policy.agenda_items_visible_to(current_user, meeting)}:
-        abort(404)
+    item = policy.readable_agenda_item_or_404(current_user, item_id)
     return Thing(EscalationSubject.MEETING_DECISION, presenters.decision_text(item), agenda_item=item)
 
 
