@@ -510,13 +510,9 @@ def _shared_for_provider_intelligence(agency_id: int):
 def intelligence_services_visible_to(user):
     """Services whose intelligence, profile and register line a person may see (built once per request)."""
     membership = _acting(user)
-    if membership is None or not has_request_context():
+    if membership is None:
         return _intelligence_services_visible_to(user)
-    memo = g.setdefault("policy_queries", {})
-    key = ("intelligence_services", user.id, membership.id)
-    if key not in memo:
-        memo[key] = _intelligence_services_visible_to(user)
-    return memo[key]
+    return _memo("intelligence_services", (user.id, membership.id), lambda: _intelligence_services_visible_to(user))
 
 
 def _intelligence_services_visible_to(user):
@@ -1102,6 +1098,7 @@ def stage_roles(agency_id: int, ladder) -> list[frozenset[Role]]:
 
 
 def _memo(name: str, key, build):
+    """What ``build`` returns, built once per request under (name, key); built afresh outside one."""
     if not has_request_context():
         return build()
     memo = g.setdefault("policy_queries", {})
