@@ -203,10 +203,15 @@ class Config:
         self.PAGE_CACHE_ENTRIES = env_int("PAGE_CACHE_ENTRIES", 200)
         #: The address people reach the portal at, for links in emails.
         self.PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:5000")
+        # CONFIG-PART-A (sign-on settings; keep this line)
+        # CONFIG-PART-B (sessions, headers, password reset, rate limits; keep this line)
+        # CONFIG-PART-E (break glass, retention; keep this line)
 
         for name, value in self.FIXED.items():
             setattr(self, name, value)
         self.SECRET_KEY = env_str("SECRET_KEY") or self.default_secret_key(instance_dir)
+        #: Fernet keys for secrets stored at rest (comma-separated; the first encrypts, all decrypt).
+        self.ENCRYPTION_KEYS = self.encryption_keys(env_str("ENCRYPTION_KEYS"))
         self.CELERY = celery_settings(
             self.REDIS_URL, visibility_timeout=self.BROKER_VISIBILITY_TIMEOUT, sweep_seconds=self.SWEEP_SECONDS,
             digest_hour=self.DIGEST_HOUR, risk_refresh_hour=self.RISK_REFRESH_HOUR,
@@ -219,6 +224,14 @@ class Config:
 
     def default_secret_key(self, instance_dir: Path) -> str:
         return _development_secret_key(instance_dir)
+
+    def encryption_keys(self, configured: str | None) -> list[str]:
+        """The configured keys, or one derived from the secret key outside production."""
+        if configured:
+            return [key.strip() for key in configured.split(",") if key.strip()]
+        from portal.core.crypto import derive_key
+
+        return [derive_key(self.SECRET_KEY)]
 
     def validate(self) -> None:
         """Refuse settings that would be unsafe; the base class accepts anything."""
@@ -255,6 +268,10 @@ class ProductionConfig(Config):
             "python -c 'import secrets; print(secrets.token_urlsafe(48))'."
         )
 
+    def encryption_keys(self, configured: str | None) -> list[str]:
+        """Never derived in production: rotating the secret key must not lose the stored secrets."""
+        return super().encryption_keys(configured) if configured else []
+
     def validate(self) -> None:
         key = self.SECRET_KEY
         if key.lower() in KNOWN_WEAK_SECRETS or len(key) < MIN_SECRET_KEY_LENGTH:
@@ -263,6 +280,11 @@ class ProductionConfig(Config):
             )
         if key == TEST_SECRET_KEY:
             raise ConfigurationError("SECRET_KEY is the test suite's key: set your own.")
+        if not self.ENCRYPTION_KEYS:
+            raise ConfigurationError(
+                "ENCRYPTION_KEYS is not set. Set it to a Fernet key, for example the output of "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'."
+            )
 
 
 CONFIGS = {

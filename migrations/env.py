@@ -20,10 +20,13 @@ config.set_main_option(
 
 def render_item(type_, obj, autogen_context):
     """Render the portal's column types as plain SQLAlchemy ones, so migrations never import the app."""
+    from portal.core.crypto import EncryptedText
     from portal.core.db import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, EncryptedText):
+        return "sa.Text()"
     return False
 
 

@@ -43,6 +43,9 @@ class Capability(enum.Enum):
     RAISE_ESCALATIONS = "escalate a concern, a provider, an overdue action or a disagreement, and see their escalations"
     OVERSEE_ESCALATIONS = "see every escalation in their area, its themes and figures, without the adults' details"
     CONFIGURE_LADDER = "set the partnership's escalation ladder: stages, deadlines and grace period"
+    CONFIGURE_SIGN_ON = "connect their area's agencies to their own identity providers (OpenID Connect)"
+    BREAK_GLASS = "see an adult's withheld details in an emergency, with a reason, notified and audited"
+    CONFIGURE_RETENTION = "set how long each category of personal data is kept after a concern closes"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -67,6 +70,9 @@ ROLE_CAPABILITIES: dict[Capability, frozenset[Role]] = {
     Capability.RAISE_ESCALATIONS: _EVERY_ROLE - {Role.ADMINISTRATOR},
     Capability.OVERSEE_ESCALATIONS: frozenset({Role.SAB_MEMBER, Role.SAB_CHAIR}),
     Capability.CONFIGURE_LADDER: frozenset({Role.ADMINISTRATOR}),
+    Capability.CONFIGURE_SIGN_ON: frozenset({Role.ADMINISTRATOR}),
+    Capability.BREAK_GLASS: frozenset({Role.SAFEGUARDING_LEAD}),
+    Capability.CONFIGURE_RETENTION: frozenset({Role.ADMINISTRATOR}),
 }
 
 
@@ -1321,3 +1327,15 @@ def can_view_msp_report(user) -> bool:
 def report_area_id(user) -> int | None:
     """The area whose figures a person produces: the area of the agency they act for."""
     return _area_id(user) if can_view_msp_report(user) else None
+
+
+# Sign-on with agencies' identity providers (part A) ------------------------------------------
+# PART-A-POLICY (keep this line)
+
+
+# Sessions, password reset and rate limits (part B) -------------------------------------------
+# PART-B-POLICY (keep this line)
+
+
+# Personal-data controls: break glass, who viewed an adult, retention (part E) ----------------
+# PART-E-POLICY (keep this line)

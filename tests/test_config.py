@@ -8,7 +8,7 @@ from portal import create_app
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in ("SECRET_KEY", "PORTAL_SECRET_KEY", "DATABASE_URL", "PORTAL_DATABASE_URL", "REDIS_URL", "PORTAL_REDIS_URL", "PORTAL_ENV"):
+    for name in ("ENCRYPTION_KEYS", "PORTAL_ENCRYPTION_KEYS", "SECRET_KEY", "PORTAL_SECRET_KEY", "DATABASE_URL", "PORTAL_DATABASE_URL", "REDIS_URL", "PORTAL_REDIS_URL", "PORTAL_ENV"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PORTAL_INSTANCE_DIR", "/nonexistent-should-not-be-used")
     return monkeypatch
@@ -25,6 +25,7 @@ def test_production_refuses_a_missing_short_or_default_secret(clean_env, secret)
 def test_production_starts_with_a_strong_secret(clean_env):
     clean_env.setenv("SECRET_KEY", "x" * 16 + "a-long-random-value-from-a-vault")
     clean_env.setenv("DATABASE_URL", "postgresql://portal@db.internal/portal")
+    clean_env.setenv("ENCRYPTION_KEYS", "8Jx0s1bO3oH1o8cX9hB1r0Y5yR7d6kq2pQ3wXk7cUeA=")
     config = load_config("production")
     assert config.SESSION_COOKIE_SECURE is True
     assert config.SESSION_COOKIE_HTTPONLY is True
@@ -71,3 +72,9 @@ def test_postgres_urls_use_psycopg_three():
 def test_production_app_cannot_be_built_without_a_secret(clean_env):
     with pytest.raises(ConfigurationError):
         create_app("production")
+
+
+def test_production_refuses_to_start_without_an_encryption_key(clean_env):
+    clean_env.setenv("SECRET_KEY", "x" * 16 + "a-long-random-value-from-a-vault")
+    with pytest.raises(ConfigurationError, match="ENCRYPTION_KEYS"):
+        load_config("production")

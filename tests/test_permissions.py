@@ -552,6 +552,12 @@ MATRIX = [
         **everyone(FORBIDDEN), "SAFEGUARDING_LEAD": OK, "SAB_MEMBER": OK, "SAB_CHAIR": OK,
     })),
     ("GET", "/reports/msp.csv", MSP_REPORT_READERS),
+    # sign-on: agencies' identity providers, email-first sign-in (part A)
+    # MATRIX-PART-A-SSO (rows for part A's routes; keep this line)
+    # sessions, password reset and rate limits (part B)
+    # MATRIX-PART-B (rows for part B's routes; keep this line)
+    # personal-data controls: break glass, who viewed an adult, retention (part E)
+    # MATRIX-PART-E (rows for part E's routes; keep this line)
 ]
 
 

@@ -112,8 +112,11 @@ def check_second_factor(user: User, code: str) -> None:
     user.totp_last_step = step
 
 
-def start_session(user: User) -> None:
-    """Sign the person in: a fresh session, their agency chosen when they have only one."""
+def start_session(user: User, *, method: str = "password", identity_provider=None) -> None:
+    """Sign the person in: a fresh session, their agency chosen when they have only one.
+
+    ``method`` is "password", "password+totp" or "oidc" (with the agency's ``identity_provider``).
+    """
     now = utcnow()
     session.clear()
     login_user(user)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.agencies.models import Agency
 from portal.core.codes import Role
+from portal.core.crypto import EncryptedText
 from portal.core.db import TimestampMixin, UTCDateTime, VersionedMixin, enum_column, utcnow
 from portal.extensions import db
 
@@ -29,8 +30,8 @@ class User(TimestampMixin, VersionedMixin, db.Model):
     failed_sign_ins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Base32 TOTP secret; set once the person has confirmed a code from their app.
-    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    #: Base32 TOTP secret, encrypted at rest; set once the person has confirmed a code from their app.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
     #: The last TOTP time-step accepted, so a code cannot be replayed.
     totp_last_step: Mapped[int | None]
 
