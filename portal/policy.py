@@ -1333,6 +1333,23 @@ def report_area_id(user) -> int | None:
 # PART-A-POLICY (keep this line)
 
 
+def local_passwords_allowed(user) -> bool:
+    """False when an agency the person works for signs its people in only through its own provider.
+
+    The strictest agency wins: a portal password would otherwise bypass that agency's controls.
+    """
+    from portal.auth.models import IdentityProvider
+
+    agency_ids = [m.agency_id for m in user.active_memberships]
+    if not agency_ids:
+        return True
+    sso_only = sa.select(IdentityProvider.id).where(
+        IdentityProvider.agency_id.in_(agency_ids), IdentityProvider.enabled,
+        IdentityProvider.local_passwords_allowed.is_(False),
+    )
+    return db.session.scalar(sso_only.limit(1)) is None
+
+
 # Sessions, password reset and rate limits (part B) -------------------------------------------
 # PART-B-POLICY (keep this line)
 
