@@ -32,3 +32,31 @@ def test_database_is_at_the_head_revision(app, db_session):
 
 def test_migrate_extension_is_configured(app):
     assert isinstance(app.extensions["migrate"].migrate, Migrate)
+
+
+def test_upgrading_encrypts_totp_secrets_kept_in_plain_and_downgrading_restores_them(tmp_path_factory):
+    """Migration 0008sec: people who turned on two-factor sign-in before it keep working."""
+    import flask_migrate
+    import sqlalchemy as sa
+
+    from portal import create_app
+    from portal.core import crypto
+    from tests.conftest import fresh_database, make_test_config
+
+    with fresh_database(tmp_path_factory, "totp") as url:
+        app = create_app(make_test_config(url))
+        with app.app_context():
+            flask_migrate.upgrade(revision="0007esc")
+            with db.engine.begin() as connection:
+                connection.execute(sa.text(
+                    "INSERT INTO user_account (email, name, active, failed_sign_ins, totp_secret, created_at, updated_at, version)"
+                    " VALUES ('old@example.org', 'Old', :yes, 0, 'JBSWY3DPEHPK3PXP', :now, :now, 1)"
+                ), {"yes": True, "now": "2026-01-01 00:00:00"})
+            flask_migrate.upgrade()
+            stored = db.session.execute(sa.text("SELECT totp_secret FROM user_account")).scalar_one()
+            assert stored.startswith(crypto.PREFIX) and crypto.decrypt(stored) == "JBSWY3DPEHPK3PXP"
+            db.session.rollback()
+            flask_migrate.downgrade(revision="0007esc")
+            assert db.session.execute(sa.text("SELECT totp_secret FROM user_account")).scalar_one() == "JBSWY3DPEHPK3PXP"
+            db.session.remove()
+            db.engine.dispose()
