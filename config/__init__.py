@@ -78,6 +78,7 @@ def celery_settings(
     sweep_seconds: int = 60,
     digest_hour: int = 7,
     risk_refresh_hour: int = 2,
+    redaction_hour: int = 3,
 ) -> dict:
     """Celery's settings: Redis when configured, otherwise tasks run eagerly in the caller."""
     from celery.schedules import crontab
@@ -113,6 +114,11 @@ def celery_settings(
             "intelligence-risk-refresh": {
                 "task": "workers.tasks.intelligence.refresh_risk_signals",
                 "schedule": crontab(hour=risk_refresh_hour, minute=15),
+            },
+            # Personal details of closed concerns past their area's retention, at a quiet hour.
+            "privacy-redact-expired": {
+                "task": "workers.tasks.privacy.redact_expired",
+                "schedule": crontab(hour=redaction_hour, minute=30),
             },
         },
     }
@@ -204,8 +210,37 @@ class Config:
         #: The address people reach the portal at, for links in emails.
         self.PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:5000")
         # CONFIG-PART-A (sign-on settings; keep this line)
+        #: Seconds the portal waits for an agency's identity provider before saying it is not answering.
+        self.OIDC_HTTP_TIMEOUT_SECONDS = env_int("OIDC_HTTP_TIMEOUT_SECONDS", 10)
+        #: Seconds of clock difference allowed between the portal and a provider on ID tokens' exp and iat.
+        self.OIDC_CLOCK_LEEWAY_SECONDS = env_int("OIDC_CLOCK_LEEWAY_SECONDS", 60)
+        #: Seconds a provider's discovery document and signing keys are kept before being read again.
+        self.OIDC_METADATA_CACHE_SECONDS = env_int("OIDC_METADATA_CACHE_SECONDS", 3600)
         # CONFIG-PART-B (sessions, headers, password reset, rate limits; keep this line)
+        #: Sign-in attempts allowed for one email address, from any address (Flask-Limiter syntax).
+        self.SIGN_IN_ACCOUNT_RATE_LIMIT = env_str("SIGN_IN_ACCOUNT_RATE_LIMIT", "10 per 10 minutes")
+        #: Security codes (two-factor sign-in) allowed from one address, and for one person.
+        self.SECURITY_CODE_RATE_LIMIT = env_str("SECURITY_CODE_RATE_LIMIT", "20 per 10 minutes")
+        self.SECURITY_CODE_ACCOUNT_RATE_LIMIT = env_str("SECURITY_CODE_ACCOUNT_RATE_LIMIT", "10 per 10 minutes")
+        #: Password reset requests and new passwords sent from one address, and for one person.
+        self.PASSWORD_RESET_RATE_LIMIT = env_str("PASSWORD_RESET_RATE_LIMIT", "10 per hour")
+        self.PASSWORD_RESET_ACCOUNT_RATE_LIMIT = env_str("PASSWORD_RESET_ACCOUNT_RATE_LIMIT", "5 per hour")
+        #: Passwords sent through invitation links from one address, and for one invited person.
+        self.INVITATION_RATE_LIMIT = env_str("INVITATION_RATE_LIMIT", "20 per 10 minutes")
+        self.INVITATION_ACCOUNT_RATE_LIMIT = env_str("INVITATION_ACCOUNT_RATE_LIMIT", "10 per 10 minutes")
+        #: Reports through the public form allowed with one reporter email address, from any address.
+        self.PUBLIC_REPORT_EMAIL_RATE_LIMIT = env_str("PUBLIC_REPORT_EMAIL_RATE_LIMIT", "5 per hour")
+        #: Minutes a password reset link stays valid (it also dies once used or once the password changes).
+        self.PASSWORD_RESET_VALID_MINUTES = env_int("PASSWORD_RESET_VALID_MINUTES", 60)
+        #: Redirect plain-HTTP requests to HTTPS in the portal itself (off: TLS usually ends at the proxy).
+        self.FORCE_HTTPS = env_bool("FORCE_HTTPS", False)
+        #: Strict-Transport-Security max-age in seconds on HTTPS responses (production only; 0 sends none).
+        self.HSTS_SECONDS = env_int("HSTS_SECONDS", 31536000)
         # CONFIG-PART-E (break glass, retention; keep this line)
+        #: Minutes a safeguarding lead sees an adult's withheld details after breaking glass.
+        self.BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 60)
+        #: Hour (Europe/London) the daily task redacts closed concerns past their area's retention.
+        self.REDACTION_HOUR = env_int("REDACTION_HOUR", 3)
 
         for name, value in self.FIXED.items():
             setattr(self, name, value)
@@ -215,6 +250,7 @@ class Config:
         self.CELERY = celery_settings(
             self.REDIS_URL, visibility_timeout=self.BROKER_VISIBILITY_TIMEOUT, sweep_seconds=self.SWEEP_SECONDS,
             digest_hour=self.DIGEST_HOUR, risk_refresh_hour=self.RISK_REFRESH_HOUR,
+            redaction_hour=self.REDACTION_HOUR,
         )
         self.MAX_CONTENT_LENGTH = self.IMPORT_MAX_MEGABYTES * 1024 * 1024
         #: With no Redis, a thread in the web process runs the sweep, reminders and digests.
@@ -249,7 +285,10 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     #: High enough that ordinary tests never meet it; the throttling test lowers it.
     FIXED = {"SIGN_IN_RATE_LIMIT": "10000 per minute", "PUBLIC_REPORT_RATE_LIMIT": "10000 per minute", "MAIL_SERVER": None,
-             "NOTIFY_API_KEY": None}
+             "NOTIFY_API_KEY": None,
+             **{f"{name}_RATE_LIMIT": "10000 per minute" for name in (
+                 "SIGN_IN_ACCOUNT", "SECURITY_CODE", "SECURITY_CODE_ACCOUNT", "PASSWORD_RESET", "PASSWORD_RESET_ACCOUNT",
+                 "INVITATION", "INVITATION_ACCOUNT", "PUBLIC_REPORT_EMAIL")}}
 
     def default_secret_key(self, instance_dir: Path) -> str:
         return TEST_SECRET_KEY

@@ -8,7 +8,8 @@ from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
 from config import Config, load_config
-from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.core.headers import init_headers
+from portal.extensions import csrf, db, limiter, login_manager, migrate, talisman
 
 
 def create_app(config: Config | str | None = None) -> Flask:
@@ -60,6 +61,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    init_headers(app, talisman)
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = "Sign in to see this page."
@@ -117,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.notifications.blueprint import bp as notifications_bp
     from portal.pages.blueprint import bp as pages_bp
     from portal.people.blueprint import bp as people_bp
+    from portal.privacy.blueprint import bp as privacy_bp
     from portal.reports.blueprint import bp as reports_bp
 
     for blueprint in (
@@ -134,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
         meetings_bp,
         escalations_bp,
         reports_bp,
+        privacy_bp,
         imports_bp,
         audit_bp,
     ):

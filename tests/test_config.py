@@ -78,3 +78,22 @@ def test_production_refuses_to_start_without_an_encryption_key(clean_env):
     clean_env.setenv("SECRET_KEY", "x" * 16 + "a-long-random-value-from-a-vault")
     with pytest.raises(ConfigurationError, match="ENCRYPTION_KEYS"):
         load_config("production")
+
+
+def test_limits_reset_links_and_https_settings_come_from_the_environment(clean_env):
+    settings = load_config("development")
+    assert settings.SIGN_IN_ACCOUNT_RATE_LIMIT == "10 per 10 minutes"
+    assert settings.PASSWORD_RESET_VALID_MINUTES == 60
+    assert settings.FORCE_HTTPS is False
+    clean_env.setenv("PORTAL_SIGN_IN_ACCOUNT_RATE_LIMIT", "3 per hour")
+    clean_env.setenv("PASSWORD_RESET_VALID_MINUTES", "30")
+    clean_env.setenv("FORCE_HTTPS", "yes")
+    settings = load_config("development")
+    assert (settings.SIGN_IN_ACCOUNT_RATE_LIMIT, settings.PASSWORD_RESET_VALID_MINUTES, settings.FORCE_HTTPS) == ("3 per hour", 30, True)
+
+
+def test_the_test_settings_keep_every_rate_limit_out_of_ordinary_tests_way(clean_env):
+    settings = load_config("test")
+    limits = {name: value for name, value in vars(settings).items() if name.endswith("_RATE_LIMIT")}
+    assert len(limits) == 10
+    assert set(limits.values()) == {"10000 per minute"}

@@ -73,3 +73,8 @@ class ConfirmTwoFactorForm(SecurityCodeForm):
 class DisableTwoFactorForm(Form):
     password = PasswordField("Enter your password to confirm", [required("Enter your password"), max_length(MAX_LENGTH, "Password")])
     submit = SubmitField("Turn off two-factor sign-in")
+
+
+class ForgotPasswordForm(Form):
+    email = EmailField("Email address", [required("Enter your email address")])
+    submit = SubmitField("Send me a link")

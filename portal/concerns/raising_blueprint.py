@@ -1,19 +1,18 @@
 """URL rules for raising concerns (signed in and public) and for the lists of concerns."""
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 
+from portal.auth.rate_limits import per_account, per_address, reporter_email
 from portal.concerns import raising
-from portal.extensions import limiter
 
 bp = Blueprint("raising", __name__, template_folder="templates")
 
 
-def _public_report_limit() -> str:
-    return current_app.config.get("PUBLIC_REPORT_RATE_LIMIT", "5 per hour")
+def public_limited(view):
+    """The public form needs no account: each address, and each reporter email, may send only a few an hour."""
+    by_email = per_account("PUBLIC_REPORT_EMAIL_RATE_LIMIT", "the public concern form", reporter_email)
+    return per_address("PUBLIC_REPORT_RATE_LIMIT", "the public concern form")(by_email(view))
 
-
-#: The public form needs no account, so each address may send only a few reports an hour.
-public_limited = limiter.limit(_public_report_limit, methods=["POST"])
 
 bp.add_url_rule("/concerns/new", "raise_concern", raising.raise_concern, methods=["GET", "POST"])
 bp.add_url_rule("/concerns", "my_concerns", raising.my_concerns)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import time
+
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 
-from portal.extensions import db
+from portal.extensions import db, limiter
 
 PAGES = {
     400: "There is a problem with the request",
@@ -37,7 +40,12 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(error):
-        return render(429)
+        # The same page whether or not the account exists; Flask-Limiter adds Retry-After.
+        limit = limiter.current_limit
+        # Flask-Limiter rounds the window's end up by a second; a full window is "10 minutes", not 11.
+        seconds = limit.reset_at - 1 - time.time() if limit is not None else 60
+        minutes = max(1, math.ceil(seconds / 60))
+        return render_template("errors/too_many_attempts.html", title=PAGES[429], minutes=minutes), 429
 
     @app.errorhandler(500)
     def server_error(error):

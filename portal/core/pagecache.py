@@ -31,7 +31,7 @@ COUNTER = "pages"
 #: Tables whose rows never appear on a cached page: their writes leave the generation alone.
 UNWATCHED_TABLES = frozenset({
     "audit_event", "audit_chain_head", "notification_intent", "notification", "email_delivery",
-    "notification_preference", "reminder", "import_batch", "change_counter",
+    "notification_preference", "reminder", "import_batch", "change_counter", "user_session",
 })
 
 

@@ -39,6 +39,7 @@ class NotificationEvent(LabelledEnum):
     ESCALATION_DUE = "An escalation's response is due soon"
     ESCALATION_BREACHED = "An escalation's deadline passed without a response"
     SERVICE_TURNED_RED = "A service you oversee turned Red on the risk register"
+    BREAK_GLASS_USED = "Someone broke glass to see an adult's withheld details"
     @property
     def mandatory(self) -> bool:
         """Sent straight away whatever the person's preferences: it needs them personally."""
@@ -51,6 +52,7 @@ class NotificationEvent(LabelledEnum):
 
 MANDATORY_EVENTS = frozenset({
     NotificationEvent.CONCERN_ASSIGNED, NotificationEvent.MEETING_ACTION_ASSIGNED, NotificationEvent.ESCALATION_BREACHED,
+    NotificationEvent.BREAK_GLASS_USED,
 })
 
 EVENT_EXPLANATIONS = {
@@ -72,6 +74,7 @@ EVENT_EXPLANATIONS = {
     NotificationEvent.ESCALATION_DUE: "A reminder before the response to an escalation you answer is due.",
     NotificationEvent.SERVICE_TURNED_RED: "The risk signal of a service you commission, or one in your area if you are a safeguarding lead, has just become Red.",
     NotificationEvent.ESCALATION_BREACHED: "An escalation at your stage, or the stage before yours, was not answered by its deadline. This is always sent straight away.",
+    NotificationEvent.BREAK_GLASS_USED: "A safeguarding lead in your area or your agency used break glass to see an adult's withheld details in an emergency. This is always sent straight away.",
 }
 
 
@@ -85,6 +88,8 @@ class DeliveryKind(LabelledEnum):
     DIGEST = "Daily summary"
     INVITATION = "Invitation to the portal"
     CALENDAR = "Meeting invitation, update or cancellation"
+    #: A password reset link (or, for people who may not reset, why not). Names stay within 10 letters.
+    RESET = "Password reset"
 
 class DeliveryState(LabelledEnum):
     PENDING = "Waiting to send"

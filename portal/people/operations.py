@@ -11,6 +11,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from portal.agencies.models import Agency
 from portal.audit.operations import record
+from portal.auth.operations import end_sessions_of
 from portal.auth.passwords import hash_password
 from portal.core.changes import apply_changes
 from portal.core.codes import ROLE_AGENCY_KINDS, Role
@@ -169,3 +170,5 @@ def update_person(user: User, *, name: str, email: str, job_title: str | None) -
 def set_active(user: User, active: bool) -> None:
     user.active = active
     record("person.reactivate" if active else "person.deactivate", f"{user.email} {'reactivated' if active else 'deactivated'}", target=user)
+    if not active:
+        end_sessions_of(user, "deactivated")

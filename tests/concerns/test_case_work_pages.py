@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.audit.models import AuditEvent
+from portal.auth.operations import open_session_row
 from portal.concerns import operations
 from portal.concerns.models import Comment, Concern
 from portal.concerns.operations import AdultDetails
@@ -30,6 +31,7 @@ from portal.core.codes import (
 )
 from portal.core.concurrency import CONFLICT_MESSAGE
 from portal.core.db import utcnow
+from portal.extensions import db
 from portal.notifications.models import Notification, NotificationEvent
 from tests.conftest import FreshGlobalsClient
 
@@ -77,9 +79,12 @@ def sign_in_client(app, client, user):
     with app.test_request_context(environ_base=client.environ_base):
         identifier = _create_identifier()
     now = utcnow().timestamp()
+    session_id = open_session_row(user)
+    db.session.commit()
     with client.session_transaction() as session:
         session.clear()
         session["_user_id"] = str(user.id)
+        session["session_id"] = session_id
         session["_fresh"] = True
         session["_id"] = identifier
         session["signed_in_at"] = now
