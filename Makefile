@@ -18,7 +18,7 @@ run: install assets
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 ## make test: install everything the tests need, then run the suite on SQLite and on PostgreSQL
-test: install assets chromium
+test: install assets chromium tests/oidc/node_modules/.package-lock.json
 	$(PY) scripts/run_tests.py --postgres-url "$(POSTGRES_URL)" $(ARGS)
 
 install: $(VENV)/.installed
@@ -33,6 +33,11 @@ assets: $(CSS)
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## The real OpenID Connect provider the sign-on tests start (npm's oidc-provider); `make run` does not need it
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package.json tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(CSS): node_modules/.package-lock.json portal/assets/portal.scss

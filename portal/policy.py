@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
 
 import sqlalchemy as sa
@@ -257,8 +258,10 @@ def _is_area_lead(membership: Membership | None) -> bool:
 def concerns_visible_to(user):
     """Concerns a person may open: the one rule behind every list, search, count and export.
 
-    Safeguarding leads: every concern in their area. Provider staff: those they raised. Provider
-    managers: those their organisation raised. Commissioners: those their agency raised and those
+    Safeguarding leads: every concern in their area (a designated lead outside the council, in the
+    police or an NHS trust, sees the adult's details only under the disclosure rule, or by breaking
+    glass in an emergency). Provider staff: those they raised. Provider managers: those their
+    organisation raised. Commissioners: those their agency raised and those
     about services it commissions now. Inspectors: those the regulator raised and those about any
     service in the area. Board members and administrators: none individually.
     """
@@ -272,8 +275,11 @@ def concerns_visible_to(user):
         # What they raised while at this provider: someone who moves on does not take it along.
         return sa.select(Concern).where(Concern.raised_by_id == user.id, Concern.raising_agency_id == agency.id)
     if membership.role is Role.SAFEGUARDING_LEAD:
-        # A designated lead in the police or an NHS trust: what their agency raised.
-        return sa.select(Concern).where(Concern.raising_agency_id == agency.id)
+        # A designated lead in the police or an NHS trust: what their agency raised, and the area's
+        # other concerns, whose adult's details they may need in an emergency (break glass).
+        return sa.select(Concern).where(
+            sa.or_(Concern.raising_agency_id == agency.id, Concern.area_id == agency.area_id)
+        )
     if membership.role is Role.PROVIDER_MANAGER:
         return sa.select(Concern).where(Concern.raising_agency_id == agency.id)
     if membership.role is Role.COMMISSIONER:
@@ -300,6 +306,8 @@ class Disclosure:
 
     allowed: bool
     withheld_because: str | None = None
+    #: Shown only because the person broke glass: until when (see ``portal.privacy``).
+    break_glass_until: datetime | None = None
 
 
 NO_AGREEMENT = "withheld: no agreement"
@@ -307,6 +315,16 @@ NO_CONSENT = "withheld: no consent"
 
 
 def adult_details_disclosure(user, concern: Concern) -> Disclosure:
+    """The field-level rule for the adult's personal details (:func:`_disclosure_by_agreement`), or,
+    where that withholds them, an unexpired break-glass grant of the person in the role they act in."""
+    decided = _disclosure_by_agreement(user, concern)
+    if decided.allowed:
+        return decided
+    until = break_glass_until(user, concern)
+    return Disclosure(True, break_glass_until=until) if until is not None else decided
+
+
+def _disclosure_by_agreement(user, concern: Concern) -> Disclosure:
     """The field-level rule for the adult's personal details (name, date of birth, NHS number...).
 
     The area's local authority and the agency that raised the concern always see them (a refusal
@@ -1333,6 +1351,16 @@ def report_area_id(user) -> int | None:
 # PART-A-POLICY (keep this line)
 
 
+def sign_on_agency_or_404(user, agency_id: int) -> Agency:
+    """An agency whose sign-on the person may configure: one they manage, as an administrator.
+
+    Another area's agency (or none at all) is 404; a role without the capability is 403.
+    """
+    if not can(user, Capability.CONFIGURE_SIGN_ON):
+        abort(403)
+    return manageable_agency_or_404(user, agency_id)
+
+
 def local_passwords_allowed(user) -> bool:
     """False when an agency the person works for signs its people in only through its own provider.
 
@@ -1356,3 +1384,101 @@ def local_passwords_allowed(user) -> bool:
 
 # Personal-data controls: break glass, who viewed an adult, retention (part E) ----------------
 # PART-E-POLICY (keep this line)
+
+
+def _privacy_models():
+    from portal.privacy import models
+
+    return models
+
+
+def break_glass_until(user, concern: Concern) -> datetime | None:
+    """When the person's break-glass sight of this concern's adult ends, if they hold one now: only
+    in the role and agency they broke glass in, and only until it expires."""
+    from portal.core.db import utcnow
+
+    membership = _acting(user)
+    if membership is None:
+        return None
+    Grant = _privacy_models().BreakGlassGrant
+    return db.session.scalar(
+        sa.select(sa.func.max(Grant.expires_at)).where(
+            Grant.concern_id == concern.id, Grant.user_id == user.id, Grant.membership_id == membership.id,
+            Grant.expires_at > utcnow(),
+        )
+    )
+
+
+def break_glass_grants_visible_to(user):
+    """Break-glass uses to review: the council's leads see every use in their area; a designated lead
+    elsewhere sees their own agency's people's uses in the area. Nobody else any."""
+    Grant = _privacy_models().BreakGlassGrant
+    membership = _acting(user)
+    if membership is None or not can(user, Capability.BREAK_GLASS):
+        return _nothing(Grant)
+    in_area = Grant.concern_id.in_(sa.select(Concern.id).where(Concern.area_id == membership.agency.area_id))
+    if _is_area_lead(membership):
+        return sa.select(Grant).where(in_area)
+    return sa.select(Grant).where(in_area, Grant.agency_id == membership.agency_id)
+
+
+def can_review_break_glass(user) -> bool:
+    """Marking a use reviewed: the area's (council's) safeguarding leads."""
+    return _is_area_lead(_acting(user))
+
+
+def reviewable_grant_or_404(user, grant_id: int):
+    """A use of break glass the person may review: 404 when they may not see it, 403 when they may
+    see it but not review it."""
+    Grant = _privacy_models().BreakGlassGrant
+    grant = _first_or_404(break_glass_grants_visible_to(user).where(Grant.id == grant_id))
+    if not can_review_break_glass(user):
+        abort(403)
+    return grant
+
+
+def break_glass_audience(concern_area_id: int, agency_id: int):
+    """Who is told at once of a use of break glass: the area's council safeguarding leads (the record
+    is theirs) and the designated safeguarding leads of the agency of the person who used it."""
+    agency = sa.orm.aliased(Agency)
+    return (
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .join(agency, Membership.agency_id == agency.id)
+        .where(
+            User.active, Membership.active, Membership.role == Role.SAFEGUARDING_LEAD,
+            sa.or_(
+                sa.and_(agency.kind == AgencyKind.LOCAL_AUTHORITY, agency.area_id == concern_area_id),
+                Membership.agency_id == agency_id,
+            ),
+        )
+        .distinct()
+    )
+
+
+def _break_glass_audience_ids(subject_id: int, restricted: bool):
+    grant = db.session.get(_privacy_models().BreakGlassGrant, subject_id)
+    if grant is None:
+        return None
+    return break_glass_audience(grant.concern.area_id, grant.agency_id).with_only_columns(User.id)
+
+
+NOTIFICATION_AUDIENCES["break_glass"] = _break_glass_audience_ids
+
+
+def can_review_adult_access(user) -> bool:
+    """Who has seen or changed an adult's details: for the area's (council's) safeguarding leads."""
+    return _is_area_lead(_acting(user))
+
+
+def adult_for_access_review_or_404(user, adult_id: int):
+    """An adult of the lead's area: 403 for anyone who is not an area lead, 404 for another area's."""
+    from portal.concerns.models import Adult
+
+    if not can_review_adult_access(user):
+        abort(403)
+    return _first_or_404(sa.select(Adult).where(Adult.id == adult_id, Adult.area_id == _area_id(user)))
+
+
+def can_configure_retention(user) -> bool:
+    return can(user, Capability.CONFIGURE_RETENTION)

@@ -7,7 +7,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from portal.auth import operations
+from portal import policy
+from portal.auth import oidc, oidc_operations, oidc_views, operations
 from portal.auth.forms import (
     ChangePasswordForm,
     ChooseAgencyForm,
@@ -17,6 +18,7 @@ from portal.auth.forms import (
     SetPasswordForm,
     SignInForm,
 )
+from portal.auth.oidc_forms import EmailFirstForm
 from portal.auth.passwords import verify_password
 from portal.auth.sessions import safe_next
 from portal.core.db import utcnow
@@ -39,21 +41,49 @@ def _after_sign_in():
 
 
 def sign_in():
+    """Email first: people of an agency with its own provider go there; everyone else gives a password.
+
+    A POST carrying a password (the second step, or both fields in one go) checks the password.
+    """
     if current_user.is_authenticated:
         return redirect(url_for("pages.home"))
+    next_url = safe_next(request.args.get("next"))
+    if request.method == "POST" and "password" not in request.form:
+        return _email_step(next_url)
     form = SignInForm()
     if form.validate_on_submit():
         try:
             user = operations.check_password(form.email.data, form.password.data)
+            if not policy.local_passwords_allowed(user):
+                oidc_operations.password_sign_in_refused(user)
+                raise operations.SignInRefused
         except operations.SignInRefused:
             form.password.errors.append(REFUSED.format(minutes=current_app.config["SIGN_IN_LOCK_MINUTES"]))
         else:
             if user.two_factor_enabled:
                 operations.begin_second_factor(user)
-                return redirect(url_for("auth.sign_in_code", next=safe_next(request.args.get("next"))))
+                return redirect(url_for("auth.sign_in_code", next=next_url))
             operations.start_session(user)
             return _after_sign_in()
-    return render_template("auth/sign_in.html", form=form)
+    if request.method == "GET":
+        return render_template("auth/sign_in.html", form=EmailFirstForm(), step="email")
+    provider = oidc_operations.provider_for_email(form.email.data) if form.email.data and not form.email.errors else None
+    return render_template("auth/sign_in.html", form=form, step="password", provider=provider)
+
+
+def _email_step(next_url: str | None):
+    form = EmailFirstForm()
+    if not form.validate_on_submit():
+        return render_template("auth/sign_in.html", form=form, step="email")
+    provider = oidc_operations.provider_for_email(form.email.data)
+    if provider is not None and (not provider.local_passwords_allowed or request.form.get("use") == "provider"):
+        try:
+            return redirect(oidc.authorization_url(provider, email=form.email.data, next_url=next_url))
+        except oidc.ProviderError as error:
+            oidc_operations.record_refusal(f"provider unusable: {error}", provider_id=provider.id, email=form.email.data)
+            return oidc_views.unreachable_page(provider)
+    password_form = SignInForm(formdata=None, email=form.email.data)
+    return render_template("auth/sign_in.html", form=password_form, step="password", provider=provider)
 
 
 def sign_in_code():
@@ -70,13 +100,19 @@ def sign_in_code():
         except operations.SignInRefused:
             form.code.errors.append("The security code is not right, or has already been used. Enter the newest code from your app.")
         else:
-            operations.start_session(user)
+            operations.start_session(user, method="password+totp")
             return _after_sign_in()
     return render_template("auth/sign_in_code.html", form=form)
 
 
 def sign_out():
+    """End the portal's session; after a provider's sign-in, end the provider's too where it can."""
+    provider = oidc_operations.enabled_provider(session.get(oidc.SESSION_PROVIDER)) if current_user.is_authenticated else None
+    id_token = session.get(oidc.SESSION_ID_TOKEN)
     operations.end_session(current_user._get_current_object() if current_user.is_authenticated else None)
+    end_session_url = oidc.end_session_url(provider, id_token) if provider is not None else None
+    if end_session_url:
+        return redirect(end_session_url)
     flash("You have signed out.", "success")
     return redirect(url_for("auth.sign_in"))
 
@@ -99,6 +135,9 @@ def accept_invitation(token: str):
     invitation = people_operations.invitation_from_token(token)
     if invitation is None:
         return render_template("auth/invitation_invalid.html"), 404
+    if not policy.local_passwords_allowed(invitation.user):
+        # The agency signs its people in itself: a portal password would go round its controls.
+        return render_template("auth/oidc/invitation_sign_on.html", invitation=invitation)
     form = SetPasswordForm()
     form.person_email, form.person_name = invitation.user.email, invitation.user.name
     if form.validate_on_submit():

@@ -1,9 +1,10 @@
 """Browser tests: the real portal served over HTTP, driven by Debian's Chromium through Playwright.
 
-The portal under test runs in a thread of this process with a database of its own (a fresh
-PostgreSQL database when ``DATABASE_URL`` points at a PostgreSQL server, otherwise a SQLite file),
-migrated and loaded with the Northshire demo data. CSRF protection is on, as in production, so
-every form is submitted the way a person's browser would submit it.
+The portal under test runs in a thread of this process with a database of its own (a PostgreSQL
+database when ``DATABASE_URL`` points at a PostgreSQL server, otherwise a SQLite file): a copy of
+the run's database loaded once with the Northshire demo data (``seeded_demo_database``). CSRF
+protection is on, as in production, so every form is submitted the way a person's browser would
+submit it.
 
 Helpers for the test modules (import them with ``from tests.browser.conftest import ...``):
 
@@ -18,15 +19,14 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import flask_migrate
 import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
 from portal import create_app
-from portal.demo.seed import ACCOUNTS, DEMO_PASSWORD, seed_demo
+from portal.demo.seed import ACCOUNTS, DEMO_PASSWORD
 from portal.extensions import db
-from tests.conftest import fresh_database, make_test_config
+from tests.conftest import copy_of_database, make_test_config
 
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -57,9 +57,10 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_database_url(tmp_path_factory):
-    """A database for the served portal alone: never the transaction the other tests use."""
-    with fresh_database(tmp_path_factory, "browser") as url:
+def live_database_url(tmp_path_factory, seeded_demo_database):
+    """A database for the served portal alone, with the demo loaded: a copy of the run's seeded demo
+    (tests/conftest.py), never the transaction the other tests use."""
+    with copy_of_database(seeded_demo_database.url, tmp_path_factory, "browser") as url:
         yield url
 
 
@@ -72,10 +73,6 @@ def live_server(live_database_url):
             pytest.fail(message)
         pytest.skip(message)
     app = create_app(make_test_config(live_database_url, WTF_CSRF_ENABLED=True))
-    with app.app_context():
-        flask_migrate.upgrade()
-        seed_demo()
-        db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="portal-live-server", daemon=True)
     thread.start()
@@ -170,9 +167,11 @@ def page_as(_signed_in_tabs):
 
 
 def sign_in(page, live_server, email: str, password: str = DEMO_PASSWORD) -> None:
-    """Sign in through the sign-in page, as a person would: type, then press the button."""
+    """Sign in through the sign-in page, as a person would: the email first, then the password."""
     page.goto(f"{live_server.url}/sign-in")
     page.fill("#email", email)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue", exact=True).click()
     page.fill("#password", password)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in", exact=True).click()
