@@ -19,7 +19,7 @@ class FlaskTask(Task):
 
 
 celery = Celery("portal", task_cls=FlaskTask, include=["workers.tasks.notifications", "workers.tasks.intelligence", "workers.tasks.imports",
-                                                  "workers.tasks.escalations"])
+                                                  "workers.tasks.escalations", "workers.tasks.privacy"])
 # A worker or beat process reads the same settings from the environment as the portal does.
 celery.conf.update(load_config().CELERY)
 

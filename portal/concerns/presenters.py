@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from portal import policy
 from portal.audit.operations import record
 from portal.concerns.models import Comment, Concern
+from portal.privacy.operations import redactions_of
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class AdultView:
     reporter_name: str | None = None
     reporter_contact: str | None = None
     reporter_relationship: str | None = None
+    #: Shown only because the viewer broke glass: until when.
+    break_glass_until: object = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,11 @@ class ConcernView:
     can_work_on: bool = False
     can_override_consent: bool = False
     sees_local_authority_only: bool = False
+    #: Personal-data controls (portal.privacy): may break glass here, may see who viewed the adult,
+    #: and what retention has redacted.
+    can_break_glass: bool = False
+    can_review_access: bool = False
+    redactions: list = field(default_factory=list)
 
 
 PERSONAL_FIELDS = (
@@ -57,15 +65,20 @@ def present_concern(user, concern: Concern, *, audit: bool = True) -> ConcernVie
             values = {name: getattr(concern.adult, name) for name in PERSONAL_FIELDS} if concern.adult else {}
             adult = AdultView(
                 shown=True, withheld_because=None, reporter_name=concern.reporter_name,
-                reporter_contact=concern.reporter_contact, reporter_relationship=concern.reporter_relationship, **values,
+                reporter_contact=concern.reporter_contact, reporter_relationship=concern.reporter_relationship,
+                break_glass_until=disclosure.break_glass_until, **values,
             )
             if audit:
+                details = {"adult_id": concern.adult_id, "role": user.membership.role if user.membership else None}
+                if disclosure.break_glass_until is not None:
+                    details["break_glass"] = True
                 record(
                     "concern.view_personal",
-                    f"{concern.reference}: personal details of the adult seen",
+                    f"{concern.reference}: personal details of the adult seen"
+                    + (" under break glass" if disclosure.break_glass_until is not None else ""),
                     target=concern,
                     actor=user,
-                    details={"adult_id": concern.adult_id},
+                    details=details,
                 )
         else:
             adult = AdultView(shown=False, withheld_because=disclosure.withheld_because)
@@ -75,4 +88,7 @@ def present_concern(user, concern: Concern, *, audit: bool = True) -> ConcernVie
         can_work_on=policy.can_work_on_concern(user, concern),
         can_override_consent=policy.can_override_consent(user, concern),
         sees_local_authority_only=policy.sees_local_authority_only_comments(user),
+        can_break_glass=adult is not None and not disclosure.allowed and policy.can(user, policy.Capability.BREAK_GLASS),
+        can_review_access=concern.adult_id is not None and policy.can_review_adult_access(user),
+        redactions=redactions_of(concern),
     )

@@ -33,6 +33,8 @@ from portal.demo.escalations import seed_escalations, settle_escalation_notifica
 from portal.demo.intelligence import seed_intelligence
 from portal.demo.meetings import seed_meetings
 from portal.demo.msp_year import seed_msp_year
+from portal.demo.privacy import seed_privacy
+from portal.demo.sign_on import seed_sign_on
 from portal.extensions import db
 from portal.notifications.models import NotificationEvent, NotificationPreference, PreferenceChoice
 from portal.people.models import Membership, User
@@ -228,6 +230,7 @@ def seed_demo() -> bool:
         lawful_basis=LawfulBasis.PUBLIC_TASK, condition=SpecialCategoryCondition.SUBSTANTIAL_PUBLIC_INTEREST,
         starts=-399, review=330, ends=700,
     )
+    seed_sign_on(agencies[ICB])
     started = utcnow()
     # The ICB's commissioner reads comments and closures in one morning email.
     for event in (NotificationEvent.CONCERN_COMMENT, NotificationEvent.CONCERN_CLOSED):
@@ -239,6 +242,7 @@ def seed_demo() -> bool:
     # (after the meetings, whose overdue action and decision they escalate).
     seed_msp_year(area, agencies, users)
     seed_escalations(area, agencies, users, concerns)
+    seed_privacy(area, agencies, users, concerns)
     db.session.commit()
     settle_demo_notifications(area, started)
     settle_escalation_notifications(area, started)

@@ -1,7 +1,8 @@
 """The embedded scheduler: with no Redis (``make run``), a thread in the web process does what
 Celery beat does in production: the sweep (with reminders) every ``SWEEP_SECONDS``, and the
 daily summaries once the ``DIGEST_HOUR`` has passed in England, the nightly refresh of risk
-signals once ``RISK_REFRESH_HOUR`` has, and the move up the ladder of escalations left unanswered
+signals once ``RISK_REFRESH_HOUR`` has, the redaction of closed concerns past their retention once
+``REDACTION_HOUR`` has, and the move up the ladder of escalations left unanswered
 past their grace period."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def tick(app: Flask) -> None:
     from portal.extensions import db
     from portal.intelligence.operations import refresh_outdated_signals
     from portal.notifications.dispatch import run_digests, run_sweep
+    from portal.privacy.operations import redact_expired
 
     with app.app_context():
         try:
@@ -33,6 +35,8 @@ def tick(app: Flask) -> None:
                 run_digests()
             if hour >= app.config["RISK_REFRESH_HOUR"]:
                 refresh_outdated_signals()
+            if hour >= app.config["REDACTION_HOUR"]:
+                redact_expired()
         except Exception:  # noqa: BLE001 - the next tick tries again
             app.logger.exception("Scheduled notification work failed; trying again next time")
             db.session.rollback()

@@ -57,6 +57,7 @@ from portal.core.codes import (
 )
 from portal.core.workdays import LONDON, london_today
 from portal.extensions import db
+from portal.privacy.models import Redaction, RetentionCategory
 
 S42, OTHER = TriageDecision.S42_ENQUIRY, TriageDecision.OTHER_ENQUIRY
 ENQUIRIES = (S42, OTHER)
@@ -96,7 +97,8 @@ COUNTING_RULES = (
     "(a concern raised at 00:30 on 1 April in British Summer Time belongs to 1 April).",
     "Safeguarding concerns (SG1) are the concerns raised in the period. Section 42 enquiries and other "
     "safeguarding enquiries (SG1) are the concerns whose triage decision, made in the period, started one.",
-    "Age is the adult's age on the date the concern was raised, from their date of birth. An adult with no "
+    "Age is the adult's age on the date the concern was raised, from their date of birth (kept as the age band "
+    "when the date of birth is redacted under the retention setting). An adult with no "
     "date of birth, a concern with no adult, or an age under 18 counts as \"Age not known\". No adult, or no "
     "sex or primary support reason recorded, counts as \"Not Known\".",
     "SG2, SG3a and SG4a count concluded enquiries: section 42 and other enquiries closed in the period.",
@@ -275,6 +277,25 @@ def _london_date_key(column, dialect: str):
 
 
 def _age_band(dialect: str):
+    """The adult's age band number, as kept when their date of birth was redacted under the area's
+    retention setting (``portal.privacy``), or else worked out from it (:func:`_age_band_from_birth`).
+    Queries using it outer-join :data:`_KEPT_BAND`."""
+    return sa.func.coalesce(Redaction.age_band, _age_band_from_birth(dialect))
+
+
+#: The redaction of the adult's details that kept a concern's age band, if there has been one.
+_KEPT_BAND = sa.and_(Redaction.concern_id == Concern.id, Redaction.category == RetentionCategory.ADULT_DETAILS)
+
+
+def age_band_number(concern_id: int) -> int | None:
+    """The age band number of one concern's adult, from their date of birth: what redaction keeps."""
+    return db.session.scalar(
+        sa.select(_age_band_from_birth(_dialect())).select_from(Concern)
+        .outerjoin(Adult, Concern.adult_id == Adult.id).where(Concern.id == concern_id)
+    )
+
+
+def _age_band_from_birth(dialect: str):
     """The number (see ``_BAND_FLOORS``) of the adult's age band on the date, in England, the concern
     was raised: 0 under 18, nothing when there is no date of birth or no adult.
 
@@ -322,6 +343,7 @@ def _sg1_counts(area_id: int, period: Period) -> dict[str, Counter]:
                   Adult.primary_support_reason.label("psr"))
         .select_from(Concern)
         .outerjoin(Adult, Concern.adult_id == Adult.id)
+        .outerjoin(Redaction, _KEPT_BAND)
         .where(Concern.area_id == area_id, sa.or_(raised, started))
     )
     c = per_concern.c
@@ -375,6 +397,7 @@ def _concluded_adults(area_id: int, period: Period):
                   Adult.sex.label("sex"), Adult.primary_support_reason.label("psr"))
         .select_from(Concern)
         .outerjoin(Adult, Concern.adult_id == Adult.id)
+        .outerjoin(Redaction, _KEPT_BAND)
         .where(*_concluded_where(area_id, period))
     )
 
