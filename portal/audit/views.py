@@ -36,9 +36,9 @@ def list_events():
     query = policy.audit_events_visible_to(current_user)
     filters = {key: clean_text(request.args.get(key, ""), 100) for key in ("action", "person", "object_type", "object_id")}
     if filters["action"]:
-        query = query.where(AuditEvent.action.startswith(filters["action"]))
+        query = query.where(AuditEvent.action.startswith(filters["action"], autoescape=True))
     if filters["person"]:
-        people = sa.select(User.id).where(User.email.contains(filters["person"].lower()))
+        people = sa.select(User.id).where(User.email.contains(filters["person"].lower(), autoescape=True))
         query = query.where(AuditEvent.actor_id.in_(people))
     if filters["object_type"]:
         query = query.where(AuditEvent.object_type == filters["object_type"])

@@ -374,3 +374,14 @@ def test_a_meeting_is_marked_held_only_once_it_has_started(intel_world, client, 
     assert client.get(f"/meetings/{started.id}/edit").status_code == 302
     with pytest.raises(MeetingError, match="has been held"):
         ops.cancel_meeting(started, reason="Too late", by=users.council_commissioner)
+
+
+def test_an_online_meetings_page_links_to_where_to_join(make_meeting, intel_world, client, act_as):
+    users = intel_world.users
+    meeting = make_meeting(invite=[users.manager], place_kind=PlaceKind.ONLINE)
+    meeting.online_link = "https://meet.example/quality?room=1&pin=2"
+    db.session.commit()
+    act_as(users.manager)
+    body = client.get(f"/meetings/{meeting.id}").text
+    assert '<a class="govuk-link" href="https://meet.example/quality?room=1&amp;pin=2">' in body
+    assert "&lt;a class" not in body

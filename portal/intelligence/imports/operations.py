@@ -622,7 +622,8 @@ def start_import(kind: ImportKind, *, filename: str, content: bytes, by: User) -
     agency = by.membership.agency
     batch = ImportBatch(
         kind=kind, status=ImportStatus.CHECKING, area_id=agency.area_id, agency=agency, uploaded_by=by,
-        filename=(filename or "upload")[-255:], content=content, content_sha256=hashlib.sha256(content).hexdigest(),
+        # The name is the uploader's to choose: no control characters (PostgreSQL refuses NUL).
+        filename=(clean_text(filename or "") or "upload")[-255:], content=content, content_sha256=hashlib.sha256(content).hexdigest(),
     )
     table = IMPORTERS[kind](batch, by).read(batch.filename, content)
     batch.rows_total = len(table.rows)

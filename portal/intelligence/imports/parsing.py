@@ -7,6 +7,7 @@ import codecs
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import PurePath
@@ -17,6 +18,12 @@ ACCEPTED_TYPES = {".csv", *SPREADSHEET_TYPES}
 PREFERRED_SHEET = "Locations"
 #: Banner lines above the header are a handful at most; a file with no header this far down has none.
 HEADER_SEARCH_ROWS = 100
+#: The bytes each kind of file starts with: XLSX and ODS are ZIP archives, XLS an OLE2 compound file.
+ZIP_SIGNATURE = b"PK\x03\x04"
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: A spreadsheet may unpack to at most this many times the largest upload (an XLSX compresses text
+#: about ten times; a "zip bomb" thousands of times).
+MAX_UNPACKED_RATIO = 20
 #: Spreadsheet serial dates count days from 30 December 1899 (the 1900 date system).
 _SERIAL_EPOCH = date(1899, 12, 30)
 _SERIAL_RANGE = (1, 2958465)
@@ -60,8 +67,33 @@ def read_table(filename: str, content: bytes, required: list[str]) -> Table:
         raise FileProblem("The selected file must be a CSV, XLSX or ODS file")
     if not content or not content.strip():
         raise FileProblem("The selected file is empty")
+    _check_content(suffix, content)
     rows = _spreadsheet_rows(content) if suffix in SPREADSHEET_TYPES else _csv_rows(content)
     return _below_header(rows, required)
+
+
+def _check_content(suffix: str, content: bytes) -> None:
+    """The file's bytes must be the sort of file its name says: the name alone is not trusted."""
+    if suffix not in SPREADSHEET_TYPES:
+        if content.startswith((ZIP_SIGNATURE, OLE_SIGNATURE)):
+            raise FileProblem("The selected file is not a CSV file but a spreadsheet: upload it as XLSX or ODS, or save it as CSV")
+        if b"\x00" in content[:8192] and content[:2] not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            raise FileProblem("The selected file is not a CSV file: save it as CSV (comma separated) and try again")
+        return
+    unreadable = "The spreadsheet could not be read. Check it opens, save it again as XLSX, ODS or CSV, and upload that"
+    if suffix == ".xls":
+        if not content.startswith(OLE_SIGNATURE):
+            raise FileProblem(unreadable)
+        return
+    if not content.startswith(ZIP_SIGNATURE):
+        raise FileProblem(unreadable)
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise FileProblem(unreadable) from error
+    if unpacked > max(len(content), 1024 * 1024) * MAX_UNPACKED_RATIO:
+        raise FileProblem("The spreadsheet is too large once unpacked: save it as CSV, or split it, and upload that")
 
 
 def _csv_rows(content: bytes):
