@@ -1,5 +1,11 @@
-"""Fixtures for concerns: an area with a council, a provider and its service, and a factory."""
+"""Fixtures for concerns: an area with a council, a provider and its service, and a factory.
 
+The partnership (and its four concerns) is built once per module and shared by its tests (see
+``register_world`` in tests/conftest.py); in a test that has it, ``area``, ``council``, ``provider``,
+``service``, ``lead`` and ``staff`` are the partnership's own.
+"""
+
+import functools
 from datetime import date
 from types import SimpleNamespace
 
@@ -19,56 +25,77 @@ from portal.core.codes import (
     Sex,
     TriageDecision,
 )
+from portal.extensions import db
+from tests.conftest import Factories, register_world, world_db_session, world_part
+
+#: This directory's tests share worlds built once per module (tests/conftest.py).
+db_session = world_db_session
 
 
 @pytest.fixture
-def council(make_agency):
-    return make_agency(AgencyKind.LOCAL_AUTHORITY, name="Testshire Council")
+def area(make_area, module_worlds, db_session):
+    return module_worlds.part_if_any("area", db_session) or make_area("Testshire")
 
 
 @pytest.fixture
-def provider(make_agency):
-    return make_agency(AgencyKind.CARE_PROVIDER, name="Sunrise Care")
+def council(make_agency, module_worlds, db_session):
+    return module_worlds.part_if_any("council", db_session) or make_agency(AgencyKind.LOCAL_AUTHORITY, name="Testshire Council")
 
 
 @pytest.fixture
-def service(make_service, provider):
-    return make_service(provider, name="Sunrise House")
+def provider(make_agency, module_worlds, db_session):
+    return module_worlds.part_if_any("provider", db_session) or make_agency(AgencyKind.CARE_PROVIDER, name="Sunrise Care")
 
 
 @pytest.fixture
-def lead(make_user, council):
-    user = make_user(Role.SAFEGUARDING_LEAD, agency=council, email="lead@council.example", name="Sam Lead")
+def service(make_service, provider, module_worlds, db_session):
+    return module_worlds.part_if_any("service", db_session) or make_service(provider, name="Sunrise House")
+
+
+def _lead(make, council):
+    user = make.user(Role.SAFEGUARDING_LEAD, agency=council, email="lead@council.example", name="Sam Lead")
+    user.membership = user.active_memberships[0]
+    return user
+
+
+def _staff(make, provider):
+    user = make.user(Role.PROVIDER_STAFF, agency=provider, email="staff@sunrise.example", name="Pat Staff")
     user.membership = user.active_memberships[0]
     return user
 
 
 @pytest.fixture
-def staff(make_user, provider):
-    user = make_user(Role.PROVIDER_STAFF, agency=provider, email="staff@sunrise.example", name="Pat Staff")
-    user.membership = user.active_memberships[0]
-    return user
+def lead(factories, council, module_worlds, db_session):
+    return module_worlds.part_if_any("lead", db_session) or _lead(factories, council)
+
+
+@pytest.fixture
+def staff(factories, provider, module_worlds, db_session):
+    return module_worlds.part_if_any("staff", db_session) or _staff(factories, provider)
+
+
+def raise_test_concern(area, service, staff, /, raised_by=..., adult_name: str | None = "Jo Example", **overrides):
+    """A concern raised through the real operation (by ``staff`` about ``service`` in ``area`` unless
+    told otherwise); keyword arguments override the defaults."""
+    raised_by = staff if raised_by is ... else raised_by
+    values = {
+        "area": area,
+        "raised_by": raised_by,
+        "service": service if raised_by is not None else overrides.pop("service", None),
+        "what_happened": "Bruising noticed on the adult's arm during personal care.",
+        "abuse_types": {AbuseType.PHYSICAL},
+        "adult": AdultDetails(name=adult_name) if adult_name else None,
+    }
+    values.update(overrides)
+    concern = operations.raise_concern(**values)
+    db.session.commit()
+    return concern
 
 
 @pytest.fixture
 def make_concern(db_session, area, service, staff):
     """A concern raised through the real operation; keyword arguments override the defaults."""
-
-    def make(raised_by=staff, adult_name: str | None = "Jo Example", **overrides):
-        values = {
-            "area": area,
-            "raised_by": raised_by,
-            "service": service if raised_by is not None else overrides.pop("service", None),
-            "what_happened": "Bruising noticed on the adult's arm during personal care.",
-            "abuse_types": {AbuseType.PHYSICAL},
-            "adult": AdultDetails(name=adult_name) if adult_name else None,
-        }
-        values.update(overrides)
-        concern = operations.raise_concern(**values)
-        db_session.commit()
-        return concern
-
-    return make
+    return functools.partial(raise_test_concern, area, service, staff)
 
 
 @pytest.fixture
@@ -110,30 +137,33 @@ def concern_at(db_session, make_concern, lead, record_msp):
     return make
 
 
-@pytest.fixture
-def partnership(
-    make_area, make_agency, make_service, make_commissioning, make_user, area, council, provider, service, lead, staff
-):
+def build_partnership(make) -> dict:
     """One area's partners and a person in every role, plus a safeguarding lead from another area.
 
     Provider A (``provider``) runs service A1 (``service``), commissioned by the council and the
     ICB; provider B runs service B1, commissioned by the council alone. Everyone acts in their only
-    membership.
+    membership. Returns the world's parts: ``partnership`` and the fixtures it is made of.
     """
-    icb = make_agency(AgencyKind.NHS_ICB, name="Testshire ICB")
-    regulator = make_agency(AgencyKind.REGULATOR, name="Care Regulator")
-    board = make_agency(AgencyKind.SAB, name="Testshire Safeguarding Adults Board")
-    police = make_agency(AgencyKind.POLICE, name="Testshire Police")
-    provider_b = make_agency(AgencyKind.CARE_PROVIDER, name="Hillside Homes")
-    service_b = make_service(provider_b, name="Hillside Court")
-    make_commissioning(service, council)
-    make_commissioning(service, icb)
-    make_commissioning(service_b, council)
-    elsewhere = make_area("Otherton")
-    other_council = make_agency(AgencyKind.LOCAL_AUTHORITY, name="Otherton Council", area=elsewhere)
+    area = make.area("Testshire")
+    make = Factories(make.session, make.password_hash, default_area=area)
+    council = make.agency(AgencyKind.LOCAL_AUTHORITY, name="Testshire Council")
+    provider = make.agency(AgencyKind.CARE_PROVIDER, name="Sunrise Care")
+    service = make.service(provider, name="Sunrise House")
+    lead, staff = _lead(make, council), _staff(make, provider)
+    icb = make.agency(AgencyKind.NHS_ICB, name="Testshire ICB")
+    regulator = make.agency(AgencyKind.REGULATOR, name="Care Regulator")
+    board = make.agency(AgencyKind.SAB, name="Testshire Safeguarding Adults Board")
+    police = make.agency(AgencyKind.POLICE, name="Testshire Police")
+    provider_b = make.agency(AgencyKind.CARE_PROVIDER, name="Hillside Homes")
+    service_b = make.service(provider_b, name="Hillside Court")
+    make.commissioning(service, council)
+    make.commissioning(service, icb)
+    make.commissioning(service_b, council)
+    elsewhere = make.area("Otherton")
+    other_council = make.agency(AgencyKind.LOCAL_AUTHORITY, name="Otherton Council", area=elsewhere)
 
     def person(role, agency, name):
-        user = make_user(role, agency=agency, name=name)
+        user = make.user(role, agency=agency, name=name)
         user.membership = user.active_memberships[0]
         return user
 
@@ -154,7 +184,7 @@ def partnership(
         "administrator": person(Role.ADMINISTRATOR, council, "Ada Admin"),
         "other_area_lead": person(Role.SAFEGUARDING_LEAD, other_council, "Otto Lead"),
     }
-    return SimpleNamespace(
+    partnership = SimpleNamespace(
         area=area,
         council=council,
         icb=icb,
@@ -170,18 +200,21 @@ def partnership(
         people=people,
         **people,
     )
+    return {"partnership": partnership, "area": area, "council": council, "provider": provider, "service": service,
+            "lead": lead, "staff": staff}
 
 
-@pytest.fixture
-def partnership_concerns(partnership, make_concern):
+def build_partnership_concerns(make) -> dict:
     """Four concerns in the partnership, named by what sets them apart.
 
     ``given``: raised by provider A's staff about A1, consent given. ``refused``: raised by another of
     provider A's staff about A1, consent refused. ``public``: from the public form, about no service.
     ``icb``: raised by the ICB's commissioner about B1, consent given.
     """
-    p = partnership
-    return {
+    world = build_partnership(make)
+    p = world["partnership"]
+    make_concern = functools.partial(raise_test_concern, world["area"], world["service"], world["staff"])
+    world["partnership_concerns"] = {
         "given": make_concern(
             raised_by=p.staff_a,
             service=p.service_a,
@@ -216,3 +249,10 @@ def partnership_concerns(partnership, make_concern):
             adult=AdultDetails(name="Jo Icb", date_of_birth=date(1938, 1, 9)),
         ),
     }
+    return world
+
+
+register_world("partnership", ("partnership",), build_partnership)
+register_world("partnership_concerns", ("partnership", "partnership_concerns"), build_partnership_concerns)
+partnership = world_part("partnership")
+partnership_concerns = world_part("partnership_concerns")

@@ -29,6 +29,7 @@ from portal.concerns import operations
 from portal.concerns.operations import AdultDetails
 from portal.core.codes import RAG, AbuseType, AgencyKind, Role, TriageDecision
 from portal.core.templating import LONDON
+from tests.conftest import register_world, world_part
 
 ADULT_NAME = "Marigold Secretname"
 
@@ -44,24 +45,23 @@ def _acting(user):
     return user
 
 
-@pytest.fixture
-def world(db_session, make_area, make_agency, make_service, make_commissioning, make_user):
-    area = make_area("Listshire")
+def build_world(make) -> World:
+    area = make.area("Listshire")
     agency = {
-        "council": make_agency(AgencyKind.LOCAL_AUTHORITY, area=area, name="List council"),
-        "icb": make_agency(AgencyKind.NHS_ICB, area=area, name="List ICB"),
-        "regulator": make_agency(AgencyKind.REGULATOR, area=area, name="List regulator"),
-        "board": make_agency(AgencyKind.SAB, area=area, name="List board"),
-        "a": make_agency(AgencyKind.CARE_PROVIDER, area=area, name="Provider A"),
-        "b": make_agency(AgencyKind.CARE_PROVIDER, area=area, name="Provider B"),
+        "council": make.agency(AgencyKind.LOCAL_AUTHORITY, area=area, name="List council"),
+        "icb": make.agency(AgencyKind.NHS_ICB, area=area, name="List ICB"),
+        "regulator": make.agency(AgencyKind.REGULATOR, area=area, name="List regulator"),
+        "board": make.agency(AgencyKind.SAB, area=area, name="List board"),
+        "a": make.agency(AgencyKind.CARE_PROVIDER, area=area, name="Provider A"),
+        "b": make.agency(AgencyKind.CARE_PROVIDER, area=area, name="Provider B"),
     }
     services = {
-        "a1": make_service(agency["a"], name="A One"),
-        "a2": make_service(agency["a"], name="A Two"),
-        "b1": make_service(agency["b"], name="B One"),
+        "a1": make.service(agency["a"], name="A One"),
+        "a2": make.service(agency["a"], name="A Two"),
+        "b1": make.service(agency["b"], name="B One"),
     }
-    make_commissioning(services["a1"], agency["council"])
-    make_commissioning(services["b1"], agency["icb"])
+    make.commissioning(services["a1"], agency["council"])
+    make.commissioning(services["b1"], agency["icb"])
     people = {
         "staff_a": (Role.PROVIDER_STAFF, "a"),
         "other_staff_a": (Role.PROVIDER_STAFF, "a"),
@@ -75,9 +75,9 @@ def world(db_session, make_area, make_agency, make_service, make_commissioning, 
         "sab_member": (Role.SAB_MEMBER, "board"),
         "administrator": (Role.ADMINISTRATOR, "council"),
     }
-    users = {name: make_user(role, agency=agency[where], email=f"{name}@list.example", name=name) for name, (role, where) in people.items()}
-    other_area = make_area("Otherlist")
-    users["other_lead"] = make_user(Role.SAFEGUARDING_LEAD, agency=make_agency(AgencyKind.LOCAL_AUTHORITY, area=other_area), email="other@list.example")
+    users = {name: make.user(role, agency=agency[where], email=f"{name}@list.example", name=name) for name, (role, where) in people.items()}
+    other_area = make.area("Otherlist")
+    users["other_lead"] = make.user(Role.SAFEGUARDING_LEAD, agency=make.agency(AgencyKind.LOCAL_AUTHORITY, area=other_area), email="other@list.example")
 
     def raise_(by, service, types, target_area=area):
         raiser = _acting(users[by]) if by else None
@@ -99,8 +99,18 @@ def world(db_session, make_area, make_agency, make_service, make_commissioning, 
         "public": raise_(None, None, set()),
         "elsewhere": raise_("other_lead", None, {AbuseType.PHYSICAL}, target_area=other_area),
     }
-    db_session.commit()
+    make.session.commit()
     return World(users=users, concerns=concerns)
+
+
+register_world("concern_lists", ("lists_world",), lambda make: {"lists_world": build_world(make)})
+lists_world = world_part("lists_world")
+
+
+@pytest.fixture
+def world(lists_world):
+    """The area of the module's docstring, built once for the module (tests/conftest.py, register_world)."""
+    return lists_world
 
 
 ROLES = [

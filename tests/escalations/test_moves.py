@@ -8,6 +8,7 @@ and only Sunrise's manager answers; at the fourth the Board's chair (Cas) mediat
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 import pytest
@@ -26,7 +27,9 @@ from portal.escalations.models import (
 )
 from portal.extensions import db
 from portal.notifications.models import NotificationEvent, NotificationIntent
-from tests.escalations.conftest import MONDAY, as_acting
+from tests.conftest import register_world, world_part
+from tests.escalations.conftest import MONDAY, as_acting, raise_escalation
+from tests.intelligence.conftest import build_intel_world
 
 S = EscalationState
 OK, REFUSED, FORBIDDEN = "allowed", "refused", "forbidden"
@@ -81,8 +84,7 @@ def make_move(move: str, escalation, by, now, **texts):
     return ops.withdraw(escalation, texts.get("reason", "Settled by telephone."), by=by, now=now)
 
 
-@pytest.fixture
-def people(intel_world):
+def people_of(intel_world) -> dict:
     users = intel_world.users
     return {
         "receiving": as_acting(users.staff), "manager": as_acting(users.manager), "raising": as_acting(users.council_commissioner),
@@ -92,20 +94,46 @@ def people(intel_world):
 
 
 @pytest.fixture
-def in_state(raise_about, people):
+def people(intel_world):
+    return people_of(intel_world)
+
+
+def bring_to(state: EscalationState, raise_about, people):
     """An escalation at its first stage, brought to a state by the moves that lead there."""
+    escalation = raise_about(now=MONDAY)
+    if state in {S.ACKNOWLEDGED, S.RESPONDED, S.RESOLVED}:
+        ops.acknowledge(escalation, by=people["receiving"], now=MONDAY + timedelta(minutes=10))
+    if state in {S.RESPONDED, S.RESOLVED}:
+        ops.respond(escalation, "We will look at the rota.", by=people["receiving"], now=MONDAY + timedelta(minutes=20))
+    if state is S.RESOLVED:
+        ops.resolve(escalation, "Agreed a review.", "Rotas matter.", by=people["raising"], now=MONDAY + timedelta(minutes=30))
+    if state is S.WITHDRAWN:
+        ops.withdraw(escalation, "Sorted out.", by=people["raising"], now=MONDAY + timedelta(minutes=30))
+    db.session.commit()
+    return escalation
+
+
+def _build_escalations_in_state(make):
+    world = build_intel_world(make)
+    raise_about = functools.partial(raise_escalation, world)
+    in_state = {state.name: bring_to(state, raise_about, people_of(world)) for state in EXPECTED}
+    return {"intel_world": world, "escalations_in_state": in_state}
+
+
+register_world("escalations_in_state", ("intel_world", "escalations_in_state"), _build_escalations_in_state)
+escalations_in_state = world_part("escalations_in_state")
+
+
+@pytest.fixture
+def in_state(raise_about, people, escalations_in_state):
+    """An escalation at its first stage, brought to a state by the moves that lead there.
+
+    The first asked for in each state is one the module built once (tests/conftest.py, register_world).
+    """
+    ready = dict(escalations_in_state)
 
     def make(state: EscalationState):
-        escalation = raise_about(now=MONDAY)
-        if state in {S.ACKNOWLEDGED, S.RESPONDED, S.RESOLVED}:
-            ops.acknowledge(escalation, by=people["receiving"], now=MONDAY + timedelta(minutes=10))
-        if state in {S.RESPONDED, S.RESOLVED}:
-            ops.respond(escalation, "We will look at the rota.", by=people["receiving"], now=MONDAY + timedelta(minutes=20))
-        if state is S.RESOLVED:
-            ops.resolve(escalation, "Agreed a review.", "Rotas matter.", by=people["raising"], now=MONDAY + timedelta(minutes=30))
-        if state is S.WITHDRAWN:
-            ops.withdraw(escalation, "Sorted out.", by=people["raising"], now=MONDAY + timedelta(minutes=30))
-        db.session.commit()
+        escalation = ready.pop(state.name, None) or bring_to(state, raise_about, people)
         assert escalation.state is state
         return escalation
 

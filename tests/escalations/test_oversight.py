@@ -1,7 +1,8 @@
 """The Board's oversight page and the annual report's escalation figures.
 
-``board_set`` builds a known set of escalations in Intelshire through the real operations, each
-move placed in time with ``now=``; the page is then read on Friday 20 November 2026 at noon (GMT,
+``board_set`` builds a known set of escalations in Intelshire through the real operations (once for
+the module: each test reads it in a savepoint rolled back afterwards), each move placed in time with
+``now=``; the page is then read on Friday 20 November 2026 at noon (GMT,
 so London time too). Every figure the tests expect is worked out by hand in the fixture's notes.
 
 Working days around it (no bank holidays in November 2026): Mon 2 – Fri 6, Mon 9 – Fri 13,
@@ -11,6 +12,7 @@ Mon 16 – Fri 20, Mon 23 – Fri 27 November.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from datetime import UTC, date, datetime
@@ -35,8 +37,11 @@ from portal.escalations.models import (
     ViewGivenBy,
 )
 from portal.extensions import db
-from tests.escalations.conftest import MONDAY, as_acting
+from tests.conftest import register_world, world_part
+from tests.escalations.conftest import MONDAY, as_acting, raise_escalation
+from tests.intelligence.conftest import build_intel_world
 from tests.intelligence.pages import chart_data, table_rows, text_of, visible_text
+from tests.meetings.conftest import raise_adult_concern
 
 #: When the page is read: Friday 20 November 2026, noon.
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -49,8 +54,7 @@ def at(day: int, hour: int = 10, minute: int = 0, month: int = 11, year: int = 2
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-@pytest.fixture
-def board_set(intel_world, raise_about, adult_concern, make_area, make_agency, make_service, make_user):
+def build_board_set(make, intel_world):
     """Eight escalations in Intelshire and one elsewhere.
 
     ======  =========================================  ===========================================
@@ -78,7 +82,9 @@ def board_set(intel_world, raise_about, adult_concern, make_area, make_agency, m
     ======  =========================================  ===========================================
     """
     users = intel_world.users
-    court = make_service(intel_world.moonlight, service_type=ServiceType.CARE_HOME_NURSING, name="Moonlight Court")
+    raise_about = functools.partial(raise_escalation, intel_world)
+    adult_concern = raise_adult_concern(intel_world)
+    court = make.service(intel_world.moonlight, service_type=ServiceType.CARE_HOME_NURSING, name="Moonlight Court")
     commissioner, lead, manager = as_acting(users.council_commissioner), as_acting(users.lead), as_acting(users.manager)
     icb, moon = as_acting(users.icb_commissioner), as_acting(users.other_manager)
 
@@ -120,15 +126,24 @@ def board_set(intel_world, raise_about, adult_concern, make_area, make_agency, m
     ops.respond(h, "We have suspended the worker.", by=manager, now=at(4, month=2))
     ops.resolve(h, "Referral to the barring service", "Check references twice", by=commissioner, now=at(5, month=2))
 
-    elsewhere = make_area("Otherton")
-    other_council = make_agency(AgencyKind.LOCAL_AUTHORITY, area=elsewhere, name="Otherton Council")
-    other_provider = make_agency(AgencyKind.CARE_PROVIDER, area=elsewhere, name="Otherton Care")
-    other_service = make_service(other_provider, name="Otherton Grange")
-    other_commissioner = make_user(Role.COMMISSIONER, agency=other_council, email="oc@otherton.example")
+    elsewhere = make.area("Otherton")
+    other_council = make.agency(AgencyKind.LOCAL_AUTHORITY, area=elsewhere, name="Otherton Council")
+    other_provider = make.agency(AgencyKind.CARE_PROVIDER, area=elsewhere, name="Otherton Care")
+    other_service = make.service(other_provider, name="Otherton Grange")
+    other_commissioner = make.user(Role.COMMISSIONER, agency=other_council, email="oc@otherton.example")
     x = raise_about(by=other_commissioner, to=other_provider, service=other_service, abuse_types=(AbuseType.NEGLECT,),
                     now=at(19))
     db.session.commit()
     return SimpleNamespace(a=a, b=b, c=c, d=d, e=e, f=f, g=g, h=h, x=x, concern=adult_concern)
+
+
+def _build_board_world(make):
+    world = build_intel_world(make)
+    return {"intel_world": world, "board_set": build_board_set(make, world)}
+
+
+register_world("board_set", ("intel_world", "board_set"), _build_board_world)
+board_set = world_part("board_set")
 
 
 def _page(client, act_as, user, query: str = ""):

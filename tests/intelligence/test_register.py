@@ -13,6 +13,7 @@ Three services in ``intel_world``'s area, all seen by the council's safeguarding
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from datetime import date, timedelta
@@ -27,6 +28,8 @@ from portal.intelligence import operations as intel
 from portal.intelligence.models import QualityScore, RegisterEntry, Severity, SourceType
 from portal.intelligence.register.queries import WITHHELD, months_before
 from portal.intelligence.register.views import safe_cell
+from tests.conftest import register_world, world_part
+from tests.intelligence.conftest import build_intel_world, record_test_item
 
 HOME, ELSEWHERE, HARBOUR = "Sunrise House", "Moonlight Lodge", "Harbour Nursing Home"
 ALL = {HOME, ELSEWHERE, HARBOUR}
@@ -47,10 +50,12 @@ def _visit(world, service, days_ago, commissioner):
     ), commissioner=commissioner, by=None)
 
 
-@pytest.fixture
-def world(intel_world, add_item, make_service, make_commissioning):
-    harbour = make_service(intel_world.sunrise, service_type=ServiceType.CARE_HOME_NURSING, name=HARBOUR)
-    make_commissioning(harbour, intel_world.icb)
+def build_world(make, intel_world):
+    """Intelshire with a third service (Harbour View, Sunrise's, commissioned by the ICB) and items,
+    inspections and visits that give each service a different signal."""
+    add_item = functools.partial(record_test_item, intel_world)
+    harbour = make.service(intel_world.sunrise, service_type=ServiceType.CARE_HOME_NURSING, name=HARBOUR)
+    make.commissioning(harbour, intel_world.icb)
     for source in (SourceType.COMPLAINT, SourceType.WHISTLEBLOWING, SourceType.INCIDENT):
         add_item(source=source, severity=Severity.HIGH, summary=f"{source.label} about night care")
     _inspect(intel_world, intel_world.home, 10, Rating.INADEQUATE)
@@ -62,6 +67,21 @@ def world(intel_world, add_item, make_service, make_commissioning):
     db.session.commit()
     intel_world.harbour = harbour
     return intel_world
+
+
+def _build_register_world(make):
+    world = build_world(make, build_intel_world(make))
+    return {"intel_world": world, "harbour_world": world}
+
+
+register_world("harbour_world", ("intel_world", "harbour_world"), _build_register_world)
+harbour_world = world_part("harbour_world")
+
+
+@pytest.fixture
+def world(harbour_world):
+    """:func:`build_world`, built once for the module (tests/conftest.py, register_world)."""
+    return harbour_world
 
 
 @pytest.fixture

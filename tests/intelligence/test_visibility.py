@@ -10,6 +10,7 @@ intelligence under one agreement. ``home`` has an open complaint and a confident
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -24,25 +25,34 @@ from portal.agreements.operations import revoke_agreement
 from portal.core.codes import AgencyKind, Role
 from portal.extensions import db
 from portal.intelligence.models import RiskSignal, Severity, SourceType
+from tests.conftest import register_world, world_part
+from tests.intelligence.conftest import build_intel_world, record_test_item
 
 COMPLAINT = "Open complaint about night staffing"
 WHISTLE = "Whistleblower says bruises are hidden"
 MOONLIGHT = "Complaint about Moonlight medicines"
 
 
-@pytest.fixture
-def risky_world(intel_world, add_item, make_agency, make_user):
+def build_risky_world(make):
+    """Intelshire with a complaint and a confidential whistleblower at Sunrise House, a complaint at
+    Moonlight Lodge, and a commissioner and an inspector whose agencies share nothing."""
+    intel_world = build_intel_world(make)
+    add_item = functools.partial(record_test_item, intel_world)
     add_item(source=SourceType.COMPLAINT, severity=Severity.HIGH, summary=COMPLAINT)
     add_item(source=SourceType.WHISTLEBLOWING, severity=Severity.SERIOUS, summary=WHISTLE)
     add_item(intel_world.elsewhere, source=SourceType.COMPLAINT, severity=Severity.MODERATE, summary=MOONLIGHT,
              supplied_by=intel_world.icb)
-    other_icb = make_agency(AgencyKind.NHS_ICB, area=intel_world.area, name="Neighbouring ICB")
-    other_regulator = make_agency(AgencyKind.REGULATOR, area=intel_world.area, name="Unshared Regulator")
-    intel_world.users.lone_commissioner = make_user(
+    other_icb = make.agency(AgencyKind.NHS_ICB, area=intel_world.area, name="Neighbouring ICB")
+    other_regulator = make.agency(AgencyKind.REGULATOR, area=intel_world.area, name="Unshared Regulator")
+    intel_world.users.lone_commissioner = make.user(
         Role.COMMISSIONER, agency=other_icb, email="lone@intel.example", name="Lone Commissioner")
-    intel_world.users.lone_inspector = make_user(
+    intel_world.users.lone_inspector = make.user(
         Role.INSPECTOR, agency=other_regulator, email="lone-inspector@intel.example", name="Lone Inspector")
-    return intel_world
+    return {"intel_world": intel_world, "risky_world": intel_world}
+
+
+register_world("risky_world", ("intel_world", "risky_world"), build_risky_world)
+risky_world = world_part("risky_world")
 
 
 #: What each person sees: the services, and whether the confidential whistleblower is among it.

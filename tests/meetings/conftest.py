@@ -17,7 +17,12 @@ from portal.concerns.operations import AdultDetails
 from portal.core.codes import AbuseType, ConsentToShare
 from portal.extensions import db
 from portal.meetings.models import AgendaItem, Attendee, Meeting, MeetingKind, MeetingStatus, PlaceKind
-from tests.intelligence.conftest import acting, add_item, intel_world  # noqa: F401 - fixtures used here
+from tests.intelligence.conftest import (  # noqa: F401 - fixtures used here
+    acting,
+    add_item,
+    db_session,
+    intel_world,
+)
 
 
 @pytest.fixture
@@ -62,15 +67,20 @@ def make_meeting(db_session, intel_world):  # noqa: F811 - the fixture imported 
     return make
 
 
-@pytest.fixture
-def adult_concern(db_session, intel_world):  # noqa: F811 - the fixture imported above
+def raise_adult_concern(world):
     """A concern about an adult at Sunrise House, raised by its manager, with consent to share given."""
-    manager = intel_world.users.manager
+    manager = world.users.manager
     manager.membership = manager.active_memberships[0]
     concern = concern_ops.raise_concern(
-        area=intel_world.area, raised_by=manager, service=intel_world.home,
+        area=world.area, raised_by=manager, service=world.home,
         what_happened="Money has gone missing from the adult's room several times.",
         abuse_types={AbuseType.FINANCIAL}, adult=AdultDetails(name="Jo Example"), consent=ConsentToShare.GIVEN,
     )
     db.session.commit()
     return concern
+
+
+@pytest.fixture
+def adult_concern(db_session, intel_world):  # noqa: F811 - the fixture imported above
+    """:func:`raise_adult_concern` in the test's world."""
+    return raise_adult_concern(intel_world)

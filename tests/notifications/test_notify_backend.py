@@ -50,7 +50,8 @@ class FakeNotify(BaseHTTPRequestHandler):
 @pytest.fixture
 def notify(app):
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeNotify)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polled every 50 ms (not the default 500): shutting the server down waits for the next poll.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     FakeNotify.received, FakeNotify.answer = [], None
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
