@@ -160,3 +160,14 @@ def test_the_template_check_lets_through_what_the_policy_allows():
         '<script type="module" src="/static/js/init.js"></script><p class="govuk-body">Online</p>'
     )
     assert _problems(allowed) == []
+
+
+def test_signed_in_pages_are_not_kept_by_the_browser_but_static_files_are(client, act_as, make_user):
+    act_as(make_user(Role.COMMISSIONER))
+    assert client.get("/home").headers["Cache-Control"] == "no-store"
+    assert client.get("/register").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in client.get("/static/js/init.js").headers.get("Cache-Control", "")
+
+
+def test_public_pages_may_be_kept(client):
+    assert "no-store" not in client.get("/glossary").headers.get("Cache-Control", "")

@@ -105,3 +105,14 @@ def init_headers(app: Flask, talisman) -> None:
         session_cookie_http_only=config["SESSION_COOKIE_HTTPONLY"],
         session_cookie_samesite=config["SESSION_COOKIE_SAMESITE"],
     )
+    app.after_request(_not_stored_by_the_browser)
+
+
+def _not_stored_by_the_browser(response):
+    """A signed-in page may hold personal data: no browser or proxy keeps a copy (the back button
+    on a shared computer after sign-out shows nothing). Static files stay cacheable."""
+    from flask_login import current_user
+
+    if request.endpoint != "static" and current_user.is_authenticated and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
