@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
 import sqlalchemy as sa
 from flask import render_template, request
 from flask_login import current_user
@@ -15,20 +12,10 @@ from portal.audit.models import AuditEvent
 from portal.audit.operations import verify_chain
 from portal.core.forms import clean_text
 from portal.core.pagination import paginate
+from portal.core.periods import day_from_query, london_bounds
 from portal.extensions import db
 from portal.people.models import User
 from portal.policy import Capability
-
-LONDON = ZoneInfo("Europe/London")
-
-
-def _day(name: str):
-    """A YYYY-MM-DD filter from the query string, or None when absent or not a sensible date."""
-    try:
-        day = datetime.strptime(request.args.get(name, ""), "%Y-%m-%d").date()
-    except ValueError:
-        return None
-    return day if 1900 <= day.year <= 2999 else None
 
 
 @policy.require(Capability.READ_AUDIT)
@@ -44,11 +31,12 @@ def list_events():
         query = query.where(AuditEvent.object_type == filters["object_type"])
     if filters["object_id"]:
         query = query.where(AuditEvent.object_id == filters["object_id"])
-    since, until = _day("from"), _day("to")
-    if since:
-        query = query.where(AuditEvent.occurred_at >= datetime.combine(since, time.min, LONDON))
-    if until:
-        query = query.where(AuditEvent.occurred_at < datetime.combine(until + timedelta(days=1), time.min, LONDON))
+    since, until = day_from_query("from"), day_from_query("to")
+    start, end = london_bounds(since, until)
+    if start:
+        query = query.where(AuditEvent.occurred_at >= start)
+    if end:
+        query = query.where(AuditEvent.occurred_at < end)
     query = query.order_by(AuditEvent.seq.desc())
     page = paginate(query, per_page=50)
     actor_ids = {event.actor_id for event in page.items if event.actor_id}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -11,6 +9,7 @@ from flask_login import current_user, login_required
 from portal import policy
 from portal.audit.operations import record
 from portal.core.pagination import paginate
+from portal.core.periods import day_from_query, london_bounds
 from portal.core.rules import save_form
 from portal.core.workdays import LONDON
 from portal.extensions import db
@@ -78,15 +77,6 @@ def review_break_glass(grant_id: int):
 # Who has seen an adult's record ---------------------------------------------------------------
 
 
-def _day(name: str):
-    """A YYYY-MM-DD filter from the query string, or None when absent or not a sensible date."""
-    try:
-        day = datetime.strptime(request.args.get(name, ""), "%Y-%m-%d").date()
-    except ValueError:
-        return None
-    return day if 1900 <= day.year <= 2999 else None
-
-
 def _person() -> int | None:
     value = request.args.get("person", "")
     return int(value) if value.isdigit() and int(value) < 2**31 else None
@@ -95,12 +85,9 @@ def _person() -> int | None:
 @login_required
 def adult_access(adult_id: int):
     adult = policy.adult_for_access_review_or_404(current_user, adult_id)
-    since, until, person_id = _day("from"), _day("to"), _person()
-    query = access.adult_access_query(
-        adult, person_id=person_id,
-        since=datetime.combine(since, time.min, LONDON) if since else None,
-        until=datetime.combine(until + timedelta(days=1), time.min, LONDON) if until else None,
-    )
+    since, until, person_id = day_from_query("from"), day_from_query("to"), _person()
+    start, end = london_bounds(since, until)
+    query = access.adult_access_query(adult, person_id=person_id, since=start, until=end)
     page = paginate(query, per_page=50)
     lines = access.describe(page.items)
     concerns = access.concerns_of(adult)

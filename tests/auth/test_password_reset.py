@@ -10,47 +10,17 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 import time_machine
-from aiosmtpd.controller import Controller
 
 from portal.audit.models import AuditEvent
 from portal.auth.models import IdentityProvider
 from portal.core.codes import Role
 from portal.core.db import utcnow
 from tests.conftest import TEST_PASSWORD
-from tests.people.test_invitations import MailCollector, _body, _free_port, _html_body, _path
+from tests.people.test_invitations import _body, _html_body, _path
 
 NEW_PASSWORD = "violet tractor harbour"
 LINK = re.compile(r"https?://[^\s\"'<>]+/sign-in/reset-password/[^\s\"'<>]+")
 CANNOT_USE = "This password reset link cannot be used"
-
-
-@pytest.fixture(scope="module")
-def smtp_server():
-    collector = MailCollector()
-    controller = Controller(collector, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        yield controller, collector
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def mailbox(app, smtp_server):
-    """The portal's mail goes to the SMTP server above, sent as each change commits."""
-    controller, collector = smtp_server
-    collector.messages.clear()
-    collector.recipients.clear()
-    celery = app.extensions["celery"]
-    saved = {key: app.config.get(key) for key in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME")}
-    saved_eager = celery.conf.task_always_eager
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_USERNAME=None)
-    celery.conf.task_always_eager = True
-    try:
-        yield collector
-    finally:
-        app.config.update(saved)
-        celery.conf.task_always_eager = saved_eager
 
 
 @pytest.fixture
