@@ -1409,6 +1409,14 @@ def break_glass_until(user, concern: Concern) -> datetime | None:
     )
 
 
+def can_break_glass(user, concern: Concern, disclosure: Disclosure | None = None) -> bool:
+    """Whether the person may break glass on a concern they see: they hold the capability and the
+    adult's details are withheld from them (``disclosure``, when the caller has worked it out)."""
+    if not can(user, Capability.BREAK_GLASS):
+        return False
+    return not (disclosure or adult_details_disclosure(user, concern)).allowed
+
+
 def break_glass_grants_visible_to(user):
     """Break-glass uses to review: the council's leads see every use in their area; a designated lead
     elsewhere sees their own agency's people's uses in the area. Nobody else any."""

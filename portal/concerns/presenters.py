@@ -88,7 +88,7 @@ def present_concern(user, concern: Concern, *, audit: bool = True) -> ConcernVie
         can_work_on=policy.can_work_on_concern(user, concern),
         can_override_consent=policy.can_override_consent(user, concern),
         sees_local_authority_only=policy.sees_local_authority_only_comments(user),
-        can_break_glass=adult is not None and not disclosure.allowed and policy.can(user, policy.Capability.BREAK_GLASS),
+        can_break_glass=adult is not None and policy.can_break_glass(user, concern, disclosure),
         can_review_access=concern.adult_id is not None and policy.can_review_adult_access(user),
         redactions=redactions_of(concern),
     )
