@@ -171,3 +171,27 @@ def test_signed_in_pages_are_not_kept_by_the_browser_but_static_files_are(client
 
 def test_public_pages_may_be_kept(client):
     assert "no-store" not in client.get("/glossary").headers.get("Cache-Control", "")
+
+
+def _form_action(response) -> list[str]:
+    policy = response.headers["Content-Security-Policy"]
+    directive = next(part.strip() for part in policy.split(";") if part.strip().startswith("form-action"))
+    return directive.split()[1:]
+
+
+def test_form_action_allows_an_enabled_identity_provider_in_the_header_itself(client, db_session, act_as, make_user, make_agency):
+    """The sign-in form's POST is redirected to the provider, sign-out to its end-session page: a
+    browser blocks both unless the header (not just the function behind it) names the provider."""
+    from portal.auth.models import IdentityProvider
+    from portal.core.codes import AgencyKind
+
+    assert _form_action(client.get("/sign-in")) == ["'self'"]
+    icb = make_agency(AgencyKind.NHS_ICB)
+    db_session.add(IdentityProvider(
+        agency=icb, discovery_url="https://login.icb.example/tenant/.well-known/openid-configuration",
+        issuer="https://login.icb.example/tenant", client_id="portal", enabled=True, allowed_domains=["icb.example"],
+    ))
+    db_session.commit()
+    assert _form_action(client.get("/sign-in")) == ["'self'", "https://login.icb.example"]
+    act_as(make_user(Role.COMMISSIONER, agency=icb))
+    assert _form_action(client.get("/home")) == ["'self'", "https://login.icb.example"]

@@ -89,9 +89,10 @@ def content_security_policy() -> ContentSecurityPolicy:
 def init_headers(app: Flask, talisman) -> None:
     config = app.config
     production = config["ENV_NAME"] == "production"
+    policy = content_security_policy()
     talisman.init_app(
         app,
-        content_security_policy=content_security_policy(),
+        content_security_policy=policy,
         # Flask-WTF checks the Referer of HTTPS form posts against the host: same-origin keeps it.
         referrer_policy="same-origin",
         frame_options="DENY",
@@ -105,6 +106,9 @@ def init_headers(app: Flask, talisman) -> None:
         session_cookie_http_only=config["SESSION_COOKIE_HTTPONLY"],
         session_cookie_samesite=config["SESSION_COOKIE_SAMESITE"],
     )
+    # Talisman copies a dict policy into a plain OrderedDict, which loses ContentSecurityPolicy.items()
+    # and so the providers' origins in form-action: give it back the policy itself.
+    talisman.content_security_policy = policy
     app.after_request(_not_stored_by_the_browser)
 
 

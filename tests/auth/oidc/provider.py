@@ -64,8 +64,9 @@ class RunningProvider:
         return requests.get(self.discovery_url, timeout=5).json()
 
 
-def start_provider(redirect_bases: list[str]) -> RunningProvider:
-    """Start the provider for portals served at ``redirect_bases`` (e.g. ``http://localhost``)."""
+def start_provider(redirect_bases: list[str], accounts: dict[str, dict] | None = None) -> RunningProvider:
+    """Start the provider for portals served at ``redirect_bases`` (e.g. ``http://localhost``), with
+    ``accounts`` (id → claims) instead of :data:`ACCOUNTS` when given."""
     node = shutil.which("node")
     if node is None:
         fail_or_skip("node is not installed (the tests run npm's oidc-provider with it)")
@@ -78,7 +79,7 @@ def start_provider(redirect_bases: list[str]) -> RunningProvider:
             "redirect_uris": [f"{base}/sign-in/callback" for base in redirect_bases],
             "post_logout_redirect_uris": [f"{base}/signed-out" for base in redirect_bases],
         }],
-        "accounts": ACCOUNTS,
+        "accounts": ACCOUNTS if accounts is None else accounts,
         "jwks": {"keys": [key.as_dict(private=True)]},
         "idTokenTtl": ID_TOKEN_TTL,
     }
