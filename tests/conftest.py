@@ -29,6 +29,7 @@ from config import TestConfig, normalise_database_url
 from portal import create_app
 from portal.agencies.models import Agency, Area, Commissioning, Service
 from portal.agreements.models import Agreement, AgreementCategory, AgreementParty
+from portal.auth.oidc import forget_form_action_origins
 from portal.auth.operations import open_session_row
 from portal.auth.passwords import hash_password
 from portal.core import pagecache
@@ -377,8 +378,10 @@ class FreshGlobalsClient(FlaskClient):
 
 @pytest.fixture
 def client(app, db_session):
-    # Each test's data is rolled back, and generation numbers with it: no page may outlive its test.
+    # Each test's data is rolled back, and generation numbers with it: no page may outlive its test,
+    # nor the identity providers' origins remembered for the Content-Security-Policy.
     pagecache.store.clear()
+    forget_form_action_origins()
     app.test_client_class = FreshGlobalsClient
     return app.test_client()
 

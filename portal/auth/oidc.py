@@ -87,6 +87,11 @@ def form_action_origins() -> list[str]:
 _origins_remembered: list = []
 
 
+def forget_form_action_origins() -> None:
+    """Drop the remembered answer (tests roll the change generation back with their data)."""
+    _origins_remembered.clear()
+
+
 def _origins_from_database(endpoints: dict[str, tuple[str | None, str | None]]) -> list[str]:
     from portal.auth.models import IdentityProvider
 

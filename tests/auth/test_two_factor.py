@@ -40,12 +40,14 @@ def test_person_turns_on_two_factor_and_then_needs_a_code(client, make_user, sig
 
 def test_a_code_cannot_be_used_twice(client, make_user, sign_in):
     user = make_user(email="replay@example.org")
-    sign_in("replay@example.org")
-    secret = _turn_on(client, user)
-    client.post("/sign-out")
-    code = pyotp.TOTP(secret).now()  # the code just used to turn it on
-    sign_in("replay@example.org")
-    response = client.post("/sign-in/security-code", data={"code": code})
+    # Time stands still, so "the code just used" cannot roll over into the next 30-second step.
+    with time_machine.travel(utcnow(), tick=False):
+        sign_in("replay@example.org")
+        secret = _turn_on(client, user)
+        client.post("/sign-out")
+        code = pyotp.TOTP(secret).now()  # the code just used to turn it on
+        sign_in("replay@example.org")
+        response = client.post("/sign-in/security-code", data={"code": code})
     assert "already been used" in response.text
 
 
