@@ -14,7 +14,8 @@ from portal.core.codes import Role
 from portal.core.db import utcnow
 from portal.core.rules import RuleError
 from portal.extensions import db
-from portal.people.models import Membership, User, normalise_email
+from portal.people import operations as people_operations
+from portal.people.models import User, normalise_email
 from portal.people.operations import role_problem
 
 #: Fields whose change means the saved test result no longer says anything about the provider.
@@ -213,9 +214,12 @@ def person_for(verified: VerifiedSignOn) -> User:
 
 def _create_person(provider: IdentityProvider, verified: VerifiedSignOn) -> User:
     agency = provider.agency
+    if role_problem(provider.jit_role, agency):
+        # The agency's kind changed since the default role was chosen: no account rather than a wrong one.
+        raise SignOnDenied(f"default role does not fit {agency.name}", no_account=True)
     user = User(email=verified.email, name=(verified.name or verified.email.split("@", 1)[0])[:200])
     db.session.add(user)
-    db.session.add(Membership(user=user, agency=agency, role=provider.jit_role))
+    people_operations.add_membership(user, agency, provider.jit_role)
     db.session.flush()
     record(
         "person.created_on_sign_on",
